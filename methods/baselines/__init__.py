@@ -1,0 +1,1 @@
+"""Dense float baselines: the models the pruning and quantization studies start from."""

@@ -1,0 +1,145 @@
+"""Study ``baselines``: dense float models, the starting point of the pruning and quantization studies.
+
+Table ``baselines``: test accuracy, parameters, FLOPs per image, measured CPU latency per image
+and training cost, for a small CNN on Fashion-MNIST and an MLP on scikit-learn digits (laptop
+scale) and ResNet-20/56 on CIFAR-10 trained as in He et al. 2016, Section 4.2 (paper scale).
+"""
+
+from __future__ import annotations
+
+import time
+
+from methods.core.study import FigureSpec, Resources, Run, RunContext, Study, TableSpec
+
+_SCHEDULES = {
+    # dataset -> method -> scale -> (setting name, params)
+    "digits": {
+        "mlp": {
+            "smoke": {"hidden": [64], "epochs": 5, "batch_size": 64, "lr": 0.05, "optimizer": "sgd"},
+            "laptop": {"hidden": [128, 64], "epochs": 30, "batch_size": 64, "lr": 0.05, "optimizer": "sgd",
+                       "weight_decay": 1e-4},
+            "paper": {"hidden": [128, 64], "epochs": 30, "batch_size": 64, "lr": 0.05, "optimizer": "sgd",
+                      "weight_decay": 1e-4},
+        },
+    },
+    "fashion_mnist": {
+        "cnn": {
+            "smoke": {"widths": [16, 32], "epochs": 1, "batch_size": 128, "lr": 0.05, "optimizer": "sgd",
+                      "train_size": 2000, "test_size": 1000},
+            "laptop": {"widths": [32, 64], "epochs": 3, "batch_size": 128, "lr": 0.05, "optimizer": "sgd",
+                       "weight_decay": 5e-4, "milestones": [2], "train_size": 20000},
+            "paper": {"widths": [32, 64], "epochs": 30, "batch_size": 128, "lr": 0.05, "optimizer": "sgd",
+                      "weight_decay": 5e-4, "milestones": [15, 25]},
+        },
+    },
+    "cifar10": {
+        # He et al. 2016, Sec. 4.2: batch 128, lr 0.1 divided by 10 at 32k and 48k of 64k iterations
+        # (epochs 82, 123, 164 at 391 iterations per epoch), momentum 0.9, weight decay 1e-4,
+        # 4-pixel padding with random 32x32 crops and horizontal flips.
+        model: {
+            "paper": {"epochs": 164, "batch_size": 128, "lr": 0.1, "optimizer": "sgd", "weight_decay": 1e-4,
+                      "milestones": [82, 123], "augment": "crop_flip"},
+        }
+        for model in ("resnet20", "resnet56")
+    },
+}
+
+_RESOURCES = {
+    "smoke": Resources(threads=1, mem_mb=1500, runtime=5),
+    "laptop": Resources(threads=2, mem_mb=3000, runtime=20),
+    "paper": Resources(threads=8, mem_mb=16000, runtime=600, gpu=1),
+}
+
+
+class BaselinesStudy(Study):
+    name = "baselines"
+    title = "Dense float baselines"
+    citation = "He, Zhang, Ren & Sun, Deep Residual Learning for Image Recognition, CVPR 2016"
+    tables = (
+        TableSpec(
+            name="baselines",
+            title="Dense float baselines: accuracy and cost",
+            metrics={
+                "accuracy": "Test accuracy (%)",
+                "params": "Parameters",
+                "flops": "FLOPs / image",
+                "latency_b1_ms": "Latency b=1 (ms/img)",
+                "latency_b64_ms": "Latency b=64 (ms/img)",
+                "train_wall_s": "Train time (s)",
+                "train_peak_rss_mb": "Train peak RSS (MiB)",
+            },
+            rows=("dataset", "method"),
+            decimals={"accuracy": 2, "params": 0, "flops": 0, "latency_b1_ms": 3, "latency_b64_ms": 4,
+                      "train_wall_s": 1, "train_peak_rss_mb": 0},
+            figures=(FigureSpec("accuracy-vs-latency", x="latency_b64_ms", y="accuracy", hue="method",
+                                title="Accuracy against measured latency (batch 64)"),),
+            caption="Dense float models trained from scratch; latency measured on this machine's CPU "
+                    "(channels_last for CNNs) with the job's threads.",
+        ),
+    )
+
+    def grid(self, scale: str, seeds: int) -> list[Run]:
+        runs = []
+        for dataset, methods in _SCHEDULES.items():
+            for method, by_scale in methods.items():
+                if scale not in by_scale:
+                    continue
+                resources = _RESOURCES[scale]
+                for seed in range(seeds):
+                    runs.append(Run(self.name, dataset, method, "dense", seed, params=by_scale[scale],
+                                    resources=resources,
+                                    eval_resources=Resources(threads=resources.threads, mem_mb=resources.mem_mb,
+                                                             runtime=10)))
+        return runs
+
+    def train(self, ctx: RunContext) -> dict:
+        import torch
+
+        from methods.core.atomic import atomic_path
+        from methods.core.seeding import seed_everything
+        from methods.models.training import TrainConfig, train_classifier
+
+        from .models import build_model, load_split
+
+        run, params = ctx.run, dict(ctx.run.params)
+        split = load_split(run.dataset, ctx.data[run.dataset], params)
+        seed_everything(run.seed)
+        model = build_model(run.method, tuple(split.x_train.shape[1:]), split.classes, params)
+        if split.x_train.dim() == 4:
+            model = model.to(memory_format=torch.channels_last)
+        config = TrainConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in params.items()
+                                if k in TrainConfig.__dataclass_fields__})
+        start = time.perf_counter()
+        summary = train_classifier(model, split.x_train, split.y_train, config, run.seed, run.run_id,
+                                   checkpoint=ctx.run_dir / "checkpoint.pt", log=ctx.log)
+        with atomic_path(ctx.run_dir / "model.pt") as tmp:
+            torch.save(model.state_dict(), tmp)
+        return {"train_examples": len(split.y_train), "train_seconds": time.perf_counter() - start,
+                "final_train_loss": summary["train_loss"][-1], "steps": summary["steps"]}
+
+    def evaluate(self, ctx: RunContext) -> dict:
+        from methods.core import measure
+        from methods.models.training import accuracy
+
+        from .models import load_split, load_trained
+
+        run, params = ctx.run, dict(ctx.run.params)
+        split = load_split(run.dataset, ctx.data[run.dataset], params)
+        model = load_trained(ctx.run_dir, run.dataset, run.method, params, split)
+        example = split.x_test[:1]
+        return {
+            "metrics": {
+                "accuracy": accuracy(model, split.x_test, split.y_test),
+                "train_accuracy": accuracy(model, split.x_train, split.y_train),
+                "params": measure.count_parameters(model),
+                "flops": measure.flops_per_example(model, example),
+                "size_bytes": measure.serialized_bytes(model),
+            },
+            "timings": {
+                "latency_b1_ms": measure.latency_ms(model, example, 1, ctx.threads),
+                "latency_b64_ms": measure.latency_ms(model, example, 64, ctx.threads) / 64,
+            },
+        }
+
+
+STUDY = BaselinesStudy()

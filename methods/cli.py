@@ -1,0 +1,165 @@
+"""Entry points the workflow's rules call, one per stage (``effrepro <stage> ...``).
+
+No logic lives here: each command parses its arguments and calls the module that does the work.
+Logs go to stderr, which the rules send to their ``log:`` files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from methods.core.errors import EffreproError
+
+
+def _fetch(args) -> None:
+    from methods.data.fetch import fetch_dataset
+
+    # the workflow passes its config through the environment (workflow/rules/common.smk)
+    mirrors = args.mirror + os.environ.get("EFFREPRO_CONFIG_MIRRORS", "").split()
+    download = args.download or os.environ.get("EFFREPRO_DOWNLOAD") == "1"
+    fetch_dataset(args.dataset, Path(args.raw_dir), mirrors, download)
+
+
+def _prepare(args) -> None:
+    from methods.data.registry import get_dataset
+
+    get_dataset(args.dataset).prepare(Path(args.raw_dir), Path(args.out))
+
+
+def _train(args) -> None:
+    from methods.core import runner
+
+    runner.train(json.loads(args.spec), Path(args.run_dir), args.data, args.needs, args.threads)
+
+
+def _evaluate(args) -> None:
+    from methods.core import runner
+
+    runner.evaluate(json.loads(args.spec), Path(args.run_dir), args.data, args.needs, args.threads)
+
+
+def _collect(args) -> None:
+    from methods.core.atomic import atomic_path
+    from methods.reporting.collect import collect
+
+    frame = collect([Path(p) for p in args.metrics])
+    with atomic_path(args.out) as tmp:
+        frame.to_parquet(tmp, index=False)
+
+
+def _table(args) -> None:
+    import pandas as pd
+
+    from methods.core import atomic
+    from methods.core.study import load_study
+    from methods.reporting import aggregate, paper, render
+
+    study = load_study(args.study)
+    spec = study.table(args.table)
+    runs = pd.read_parquet(args.runs)
+    runs = runs[runs["run_id"].isin(set(args.run_ids))] if args.run_ids else runs
+    long = aggregate.aggregate(runs, spec, study.name, args.scale, paper.load(study.paper_numbers_path(), spec.name))
+    prefix = Path(args.out_prefix)
+    atomic.write_text(prefix.with_suffix(".csv"), long.to_csv(index=False))
+    atomic.write_text(prefix.with_suffix(".md"), render.markdown(long, spec))
+    atomic.write_text(prefix.with_suffix(".tex"), render.latex(long, spec))
+
+
+def _figure(args) -> None:
+    import pandas as pd
+
+    from methods.core.study import load_study
+    from methods.reporting.figures import draw
+
+    study = load_study(args.study)
+    spec = study.table(args.table)
+    figure = next(f for f in spec.figures if f.name == args.figure)
+    draw(pd.read_csv(args.csv), figure, spec.title, Path(args.out))
+
+
+def _index(args) -> None:
+    from methods.core import atomic
+    from methods.core.study import load_study
+    from methods.reporting.index import index_markdown
+
+    tables = []
+    for item in args.tables:
+        study_name, table_name = item.split(":")
+        spec = load_study(study_name).table(table_name)
+        csv = Path(args.out).parent / f"{table_name}.csv"
+        tables.append((table_name, spec.title, csv, [f"{table_name}-{f.name}.png" for f in spec.figures]))
+    atomic.write_text(args.out, index_markdown(args.scale, tables, args.left_out))
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="effrepro", description=__doc__)
+    sub = top.add_subparsers(dest="stage", required=True)
+
+    p = sub.add_parser("fetch", help="bring a dataset's files into resources/raw/<dataset>/ (verified)")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--raw-dir", required=True)
+    p.add_argument("--mirror", action="append", default=[])
+    p.add_argument("--download", action="store_true", help="allow upstream downloads")
+    p.set_defaults(func=_fetch)
+
+    p = sub.add_parser("prepare", help="turn raw files into resources/prepared/<dataset>.npz")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--raw-dir", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_prepare)
+
+    for name, func in (("train", _train), ("evaluate", _evaluate)):
+        p = sub.add_parser(name, help=f"{name} one run")
+        p.add_argument("--spec", required=True, help="the run's spec as JSON")
+        p.add_argument("--run-dir", required=True)
+        p.add_argument("--data", nargs="*", default=[])
+        p.add_argument("--needs", nargs="*", default=[])
+        p.add_argument("--threads", type=int, default=1)
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("collect", help="gather a study's metrics.json files into runs.parquet")
+    p.add_argument("--metrics", nargs="+", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_collect)
+
+    p = sub.add_parser("table", help="write reports/<scale>/<table>.{csv,md,tex}")
+    p.add_argument("--study", required=True)
+    p.add_argument("--table", required=True)
+    p.add_argument("--scale", required=True)
+    p.add_argument("--runs", required=True)
+    p.add_argument("--run-ids", nargs="*", default=[])
+    p.add_argument("--out-prefix", required=True)
+    p.set_defaults(func=_table)
+
+    p = sub.add_parser("figure", help="draw one figure of a table from its CSV")
+    for flag in ("--study", "--table", "--figure", "--csv", "--out"):
+        p.add_argument(flag, required=True)
+    p.set_defaults(func=_figure)
+
+    p = sub.add_parser("index", help="write reports/<scale>/README.md")
+    p.add_argument("--scale", required=True)
+    p.add_argument("--tables", nargs="+", required=True, help="study:table pairs")
+    p.add_argument("--left-out", nargs="*", default=[])
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_index)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except EffreproError as error:
+        logging.getLogger("effrepro").error("%s", error)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

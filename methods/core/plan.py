@@ -1,0 +1,140 @@
+"""From a validated config to the static run grid the workflow expands.
+
+``build_plan`` asks each study for its grid at the chosen scale, applies the config's
+restrictions, resolves runs that start from other runs (``needs``), leaves out runs whose data
+must be downloaded when ``download`` is off, and checks every name against what exists, so that a
+bad config fails before any job starts, with the key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import ConfigError
+from .study import SCALES, Run, Study, TableSpec, available_studies, load_study
+
+
+@dataclass
+class PlannedTable:
+    study: str
+    spec: TableSpec
+    run_ids: list[str]
+
+
+@dataclass
+class Plan:
+    scale: str
+    runs: dict[str, Run] = field(default_factory=dict)  # every run to execute, dependencies included
+    tables: list[PlannedTable] = field(default_factory=list)
+    left_out: list[dict] = field(default_factory=list)  # tables or datasets not built, and why
+
+    @property
+    def datasets(self) -> list[str]:
+        return sorted({name for run in self.runs.values() for name in run.datasets})
+
+    def study_runs(self, study: str) -> list[str]:
+        ids = {rid for table in self.tables if table.study == study for rid in table.run_ids}
+        return sorted(ids)
+
+
+def _check_subset(key: str, requested: list[str], available: set[str]) -> None:
+    unknown = [name for name in requested if name not in available]
+    if unknown:
+        raise ConfigError(key, unknown if len(unknown) > 1 else unknown[0], f"any of {sorted(available)}")
+
+
+def _seeds(config: dict, entry: dict, study: Study, scale: str) -> int:
+    for value in (entry.get("seeds"), config.get("seeds")):
+        if value is not None:
+            return int(value)
+    return int(study.seeds[scale])
+
+
+def _needs_download(dataset: str) -> bool:
+    from methods.data.registry import get_dataset
+
+    return get_dataset(dataset).needs_download
+
+
+def _resolve(run_id: str, scale: str, cache: dict) -> Run:
+    """Find the run ``run_id`` (``study/dataset/method/setting/seedK``) in its study's grid."""
+    study_name = run_id.split("/", 1)[0]
+    seed = int(run_id.rsplit("seed", 1)[1])
+    key = (study_name, seed)
+    if key not in cache:
+        cache[key] = {run.run_id: run for run in load_study(study_name).grid(scale, seed + 1)}
+    try:
+        return cache[key][run_id]
+    except KeyError:
+        raise ConfigError("needs", run_id, f"a run of study '{study_name}' at scale '{scale}'") from None
+
+
+def build_plan(config: dict) -> Plan:
+    scale = config.get("scale", "laptop")
+    if scale not in SCALES:
+        raise ConfigError("scale", scale, f"one of {list(SCALES)}")
+    download = bool(config.get("download", False))
+    studies = config.get("studies") or {}
+    known = available_studies()
+    for name in studies:
+        if name not in known:
+            raise ConfigError("studies", name, f"one of {known}")
+
+    from methods.data.registry import dataset_names
+
+    plan = Plan(scale=scale)
+    resolved: dict = {}
+    for name, entry in studies.items():
+        entry = entry or {}
+        if not entry.get("enabled", True):
+            continue
+        study = load_study(name)
+        grid = study.grid(scale, _seeds(config, entry, study, scale))
+        for run in grid:
+            for dataset in run.datasets:
+                if dataset not in dataset_names():
+                    raise ConfigError(f"studies.{name}", dataset, f"datasets in methods/data: {dataset_names()}")
+        _check_subset(f"studies.{name}.datasets", entry.get("datasets") or [], {r.dataset for r in grid})
+        _check_subset(f"studies.{name}.methods", entry.get("methods") or [], {r.method for r in grid})
+        if entry.get("datasets"):
+            grid = [r for r in grid if r.dataset in entry["datasets"]]
+        if entry.get("methods"):
+            grid = [r for r in grid if r.method in entry["methods"]]
+
+        offline = []
+        for run in grid:
+            blocked = [d for d in run.datasets if _needs_download(d)] if not download else []
+            if blocked:
+                plan.left_out.append({"study": name, "run": run.run_id, "datasets": blocked})
+            else:
+                offline.append(run)
+        for spec in study.tables:
+            runs = [r for r in offline if spec.datasets is None or r.dataset in spec.datasets]
+            if runs:
+                plan.tables.append(PlannedTable(name, spec, [r.run_id for r in runs]))
+            else:
+                plan.left_out.append({"study": name, "table": spec.name,
+                                      "reason": "its data must be downloaded" if grid else "no runs selected"})
+        pending = list(offline)
+        while pending:
+            run = pending.pop()
+            if run.run_id in plan.runs:
+                continue
+            plan.runs[run.run_id] = run
+            pending.extend(_resolve(need, scale, resolved) for need in run.needs)
+    if not plan.tables:
+        raise ConfigError("studies", sorted(studies), "at least one enabled study with a table to build at this scale")
+    return plan
+
+
+def left_out_summary(plan: Plan) -> list[str]:
+    """Lines for the report: which tables and datasets the run left out, and how to add them."""
+    lines = []
+    for item in plan.left_out:
+        if "table" in item:
+            lines.append(f"table `{item['table']}` ({item['study']}): {item['reason']}; "
+                         "add it with `--config download=true` (mirror or upstream)")
+    blocked = sorted({d for item in plan.left_out for d in item.get("datasets", [])})
+    if blocked:
+        lines.append(f"datasets {', '.join(blocked)} need a download; add them with `--config download=true`")
+    return lines

@@ -1,0 +1,73 @@
+"""Running one stage of one run: the job side of the workflow's ``train`` and ``evaluate`` rules.
+
+A job rebuilds its :class:`Run` from the spec the rule passes, applies its thread count, calls the
+study, and writes ``train.json`` or ``metrics.json`` atomically with provenance and cost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+from . import atomic, provenance
+from .measure import peak_rss_mb
+from .study import Run, RunContext, load_study
+from .threads import apply_threads
+
+log = logging.getLogger("effrepro")
+
+
+def run_from_spec(spec: dict) -> Run:
+    return Run(spec["study"], spec["dataset"], spec["method"], spec["setting"], int(spec["seed"]),
+               params=spec["params"], needs=tuple(spec["needs"]), data=tuple(spec["data"]))
+
+
+def _context(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], threads: int) -> RunContext:
+    run = run_from_spec(spec)
+    data_paths = {Path(p).name.removesuffix(".npz"): Path(p) for p in data}
+    missing = [d for d in run.datasets if d not in data_paths]
+    if missing:
+        raise FileNotFoundError(f"run {run.run_id}: prepared data for {missing} not given")
+    need_dirs = {need: Path(p).parent for need, p in zip(run.needs, needs)}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return RunContext(run, spec["scale"], run_dir, data_paths, need_dirs, threads, log)
+
+
+def _cost(start: float) -> dict:
+    return {"wall_s": time.perf_counter() - start, "peak_rss_mb": peak_rss_mb()}
+
+
+def train(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], rule_threads: int) -> dict:
+    start = time.perf_counter()
+    threads = apply_threads(rule_threads)
+    ctx = _context(spec, run_dir, data, needs, threads)
+    study = load_study(ctx.run.study)
+    log.info("train %s with %d threads", ctx.run.run_id, threads)
+    summary = study.train(ctx)
+    record = {"spec": spec, "summary": summary, "cost": _cost(start),
+              "provenance": provenance.collect(spec, ctx.run.seed, threads)}
+    atomic.write_json(run_dir / "train.json", record)
+    return record
+
+
+def evaluate(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], rule_threads: int) -> dict:
+    start = time.perf_counter()
+    threads = apply_threads(rule_threads)
+    ctx = _context(spec, run_dir, data, needs, threads)
+    study = load_study(ctx.run.study)
+    log.info("evaluate %s with %d threads", ctx.run.run_id, threads)
+    result = study.evaluate(ctx)
+    trained = json.loads((run_dir / "train.json").read_text())
+    record = {
+        "spec": spec,
+        "metrics": {k: float(v) for k, v in result["metrics"].items()},
+        "timings": {k: float(v) for k, v in result.get("timings", {}).items()},
+        "samples": {k: [float(x) for x in v] for k, v in result.get("samples", {}).items()},
+        "train": {"summary": trained["summary"], "cost": trained["cost"]},
+        "cost": _cost(start),
+        "provenance": provenance.collect(spec, ctx.run.seed, threads),
+    }
+    atomic.write_json(run_dir / "metrics.json", record)
+    return record

@@ -1,0 +1,72 @@
+"""Intervals for the tables: mean with a 95% interval, and paired differences.
+
+Seeds are few (3 to 10), so the default is Student's t interval, mean ± t_{0.975,n-1}·s/√n.
+Few-shot papers report 1.96·s/√n over hundreds of test episodes instead; ``normal_interval``
+gives that, and every table says which one it used.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as _scipy_stats
+
+
+@dataclass(frozen=True)
+class Interval:
+    mean: float
+    low: float
+    high: float
+    n: int
+    method: str
+
+    @property
+    def half_width(self) -> float:
+        return (self.high - self.low) / 2
+
+
+def _finite(values) -> np.ndarray:
+    array = np.asarray(list(values), dtype=float)
+    return array[np.isfinite(array)]
+
+
+def t_interval(values, confidence: float = 0.95) -> Interval:
+    """Mean and Student-t interval; with one value the interval is undefined (NaN)."""
+    x = _finite(values)
+    n = len(x)
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0, "t")
+    mean = float(x.mean())
+    if n == 1:
+        return Interval(mean, math.nan, math.nan, 1, "t")
+    half = float(_scipy_stats.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    return Interval(mean, mean - half, mean + half, n, "t")
+
+
+def normal_interval(values, z: float = 1.96) -> Interval:
+    """Mean ± z·s/√n, the few-shot literature's episode interval (s with ddof=1)."""
+    x = _finite(values)
+    n = len(x)
+    if n < 2:
+        mean = float(x.mean()) if n else math.nan
+        return Interval(mean, math.nan, math.nan, n, "normal")
+    mean = float(x.mean())
+    half = float(z * x.std(ddof=1) / math.sqrt(n))
+    return Interval(mean, mean - half, mean + half, n, "normal")
+
+
+def paired_difference(treatment, baseline, interval=t_interval) -> Interval:
+    """Interval of the mean of per-pair differences (same seed or same episode on both sides)."""
+    a, b = np.asarray(list(treatment), dtype=float), np.asarray(list(baseline), dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"paired difference needs equal lengths, got {a.shape} and {b.shape}")
+    return interval(a - b)
+
+
+INTERVALS = {"t": t_interval, "normal": normal_interval}
+INTERVAL_TEXT = {
+    "t": "95% Student-t interval over seeds, mean ± t(0.975, n-1)·s/√n",
+    "normal": "95% normal interval over test episodes, mean ± 1.96·s/√n",
+}

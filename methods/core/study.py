@@ -1,0 +1,181 @@
+"""The face every technique shows the workflow (in the spirit of Benchopt's solvers).
+
+A technique is a package ``methods.<name>`` whose ``study`` module defines ``STUDY``, an instance
+of a :class:`Study` subclass. The study declares
+
+* its tables (:class:`TableSpec`) and figures,
+* its run grid per scale (:meth:`Study.grid`): datasets x methods x settings x seeds, each run with
+  its hyper-parameters, resources and the runs it starts from (``needs``),
+* how one run trains (:meth:`Study.train`) and is evaluated (:meth:`Study.evaluate`).
+
+The workflow never imports torch to plan: study modules import heavy libraries inside
+``train``/``evaluate`` only, so ``snakemake -n`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+SCALES = ("smoke", "laptop", "paper")
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one job needs; rules turn these into ``threads:`` and ``resources:``."""
+
+    threads: int = 1
+    mem_mb: int = 2000
+    runtime: int = 10  # minutes, per attempt
+    gpu: int = 0
+
+
+@dataclass(frozen=True)
+class Run:
+    """One cell of a study's grid at one seed: everything a job needs to reproduce it."""
+
+    study: str
+    dataset: str
+    method: str
+    setting: str
+    seed: int
+    params: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    resources: Resources = Resources()
+    eval_resources: Resources = Resources()
+    needs: tuple[str, ...] = ()  # run ids whose trained outputs this run starts from
+    data: tuple[str, ...] = ()  # datasets read (defaults to (dataset,))
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.study}/{self.dataset}/{self.method}/{self.setting}/seed{self.seed}"
+
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        return self.data or (self.dataset,)
+
+    def spec(self, scale: str) -> dict:
+        """The JSON-able description whose hash goes into provenance (resources excluded)."""
+        return {
+            "scale": scale,
+            "study": self.study,
+            "dataset": self.dataset,
+            "method": self.method,
+            "setting": self.setting,
+            "seed": self.seed,
+            "params": dict(self.params),
+            "needs": list(self.needs),
+            "data": list(self.datasets),
+        }
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A figure drawn from a table's long rows: ``y`` (a metric) against ``x``, one line per ``hue``."""
+
+    name: str
+    x: str
+    y: str
+    hue: str = "method"
+    facet: str | None = "dataset"
+    logx: bool = False
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A paper-style table.
+
+    ``metrics`` maps metric keys (as runs report them) to column titles. Rows are grouped by
+    ``rows`` (a subset of dataset/method/setting); each cell aggregates a metric over seeds with
+    the ``interval`` named in :mod:`methods.core.stats` (``t`` over seeds, or ``normal`` over the
+    pooled per-episode samples that runs report).
+    """
+
+    name: str
+    title: str
+    metrics: Mapping[str, str]
+    rows: tuple[str, ...] = ("dataset", "method", "setting")
+    interval: str = "t"
+    figures: tuple[FigureSpec, ...] = ()
+    caption: str = ""
+    datasets: tuple[str, ...] | None = None  # None: every dataset the study runs
+    decimals: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RunContext:
+    """What a running job gets: its folder, prepared data, the folders of the runs it needs."""
+
+    run: Run
+    scale: str
+    run_dir: Path
+    data: dict[str, Path]
+    needs: dict[str, Path]
+    threads: int
+    log: logging.Logger
+
+
+class Study:
+    """Base class; subclasses set the class attributes and implement the three methods."""
+
+    name: str = ""
+    title: str = ""
+    citation: str = ""
+    tables: tuple[TableSpec, ...] = ()
+    seeds: Mapping[str, int] = {"smoke": 2, "laptop": 3, "paper": 3}
+
+    def grid(self, scale: str, seeds: int) -> list[Run]:
+        """Every run of this study at ``scale`` with seeds ``0..seeds-1``."""
+        raise NotImplementedError
+
+    def train(self, ctx: RunContext) -> dict:
+        """Train one run, saving what evaluation needs in ``ctx.run_dir``; returns a summary."""
+        raise NotImplementedError
+
+    def evaluate(self, ctx: RunContext) -> dict:
+        """Evaluate one trained run. Returns ``{"metrics": {name: float}, "samples": {name: [..]}}``
+        (samples optional: per-episode values for ``normal`` intervals)."""
+        raise NotImplementedError
+
+    def paper_numbers_path(self) -> Path | None:
+        """The study's reference numbers (``paper_numbers.csv`` beside its study module)."""
+        module = importlib.import_module(type(self).__module__)
+        path = Path(module.__file__).with_name("paper_numbers.csv")
+        return path if path.exists() else None
+
+    def table(self, name: str) -> TableSpec:
+        for spec in self.tables:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"study '{self.name}' has no table '{name}'")
+
+
+def available_studies() -> list[str]:
+    """Names of the technique packages under ``methods/`` that have a ``study`` module."""
+    import methods
+
+    root = Path(methods.__file__).parent
+    return sorted(
+        info.name
+        for info in pkgutil.iter_modules([str(root)])
+        if info.ispkg and (root / info.name / "study.py").exists()
+    )
+
+
+def load_study(name: str) -> Study:
+    """Import ``methods.<name>.study`` and return its ``STUDY``."""
+    if name not in available_studies():
+        from .errors import ConfigError
+
+        raise ConfigError(f"studies.{name}", name, f"one of {available_studies()}")
+    study = importlib.import_module(f"methods.{name}.study").STUDY
+    if study.name != name:
+        raise TypeError(f"methods.{name}.study.STUDY is named '{study.name}', expected '{name}'")
+    return study
+
+
+MetricFn = Callable[..., float]

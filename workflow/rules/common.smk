@@ -1,0 +1,127 @@
+# Helpers shared by the rules: the static plan of runs and the input functions.
+import json
+import os
+
+from snakemake.exceptions import WorkflowError
+
+from methods.core.errors import EffreproError
+from methods.core.plan import build_plan, left_out_summary
+from methods.core.study import load_study
+from methods.core.threads import WORKFLOW_CORES_ENV
+
+try:
+    PLAN = build_plan(config)
+except EffreproError as error:
+    raise WorkflowError(f"invalid configuration: {error}") from None
+
+SCALE = PLAN.scale
+TABLES = {table.spec.name: table for table in PLAN.tables}
+# Jobs scale their threads down when --cores exceeds the machine (methods/core/threads.py); the
+# fetch job reads the download switch and the configured mirrors. Passed through the environment,
+# not params, so that changing them never re-runs finished work.
+os.environ[WORKFLOW_CORES_ENV] = str(workflow.cores)
+os.environ["EFFREPRO_DOWNLOAD"] = "1" if config.get("download") else "0"
+os.environ["EFFREPRO_CONFIG_MIRRORS"] = " ".join(config.get("mirrors") or [])
+
+RUN_DIR = "results/{scale}/{study}/{dataset}/{method}/{setting}/seed{seed}"
+
+
+wildcard_constraints:
+    scale=SCALE,
+    seed=r"\d+",
+    study=r"[A-Za-z0-9_]+",
+    dataset=r"[A-Za-z0-9_\-]+",
+    method=r"[A-Za-z0-9_\-.]+",
+    setting=r"[A-Za-z0-9_\-.=]+",
+    table="|".join(TABLES),
+
+
+def run_of(wildcards):
+    run_id = f"{wildcards.study}/{wildcards.dataset}/{wildcards.method}/{wildcards.setting}/seed{wildcards.seed}"
+    if run_id not in PLAN.runs:
+        raise WorkflowError(f"run {run_id} is not in the plan for scale '{SCALE}'")
+    return PLAN.runs[run_id]
+
+
+def run_spec(wildcards):
+    return json.dumps(run_of(wildcards).spec(SCALE), sort_keys=True)
+
+
+def run_dir(wildcards):
+    return RUN_DIR.format(**wildcards)
+
+
+def run_data(wildcards):
+    return [f"resources/prepared/{name}.npz" for name in run_of(wildcards).datasets]
+
+
+def run_needs(wildcards):
+    return [f"results/{SCALE}/{need}/train.json" for need in run_of(wildcards).needs]
+
+
+def train_threads(wildcards):
+    return run_of(wildcards).resources.threads
+
+
+def eval_threads(wildcards):
+    return run_of(wildcards).eval_resources.threads
+
+
+def train_mem_mb(wildcards, attempt):
+    return run_of(wildcards).resources.mem_mb * attempt
+
+
+def train_runtime(wildcards, attempt):
+    return run_of(wildcards).resources.runtime * attempt
+
+
+def train_gpu(wildcards):
+    return run_of(wildcards).resources.gpu
+
+
+def eval_mem_mb(wildcards, attempt):
+    return run_of(wildcards).eval_resources.mem_mb * attempt
+
+
+def eval_runtime(wildcards, attempt):
+    return run_of(wildcards).eval_resources.runtime * attempt
+
+
+def eval_gpu(wildcards):
+    return run_of(wildcards).eval_resources.gpu
+
+
+def study_metrics(wildcards):
+    return [f"results/{SCALE}/{run_id}/metrics.json" for run_id in PLAN.study_runs(wildcards.study)]
+
+
+def table_study(wildcards):
+    return TABLES[wildcards.table].study
+
+
+def table_runs(wildcards):
+    return f"results/{SCALE}/{TABLES[wildcards.table].study}/runs.parquet"
+
+
+def figure_files(scale):
+    return [
+        f"reports/{scale}/figures/{table.spec.name}-{figure.name}.png"
+        for table in PLAN.tables
+        for figure in table.spec.figures
+    ]
+
+
+def table_files(scale):
+    return [f"reports/{scale}/{name}.{ext}" for name in TABLES for ext in ("csv", "md", "tex")]
+
+
+def index_tables(wildcards):
+    return [f"{table.study}:{table.spec.name}" for table in PLAN.tables]
+
+
+def left_out_lines(wildcards):
+    return left_out_summary(PLAN)
+
+
+def final_outputs():
+    return table_files(SCALE) + figure_files(SCALE) + [f"reports/{SCALE}/README.md"]

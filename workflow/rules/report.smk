@@ -1,0 +1,106 @@
+# Stage 3: tables. collect gathers a study's runs (with provenance and Snakemake's benchmark
+# costs) into one long table; table aggregates it into paper-style tables; figure draws from a
+# table's CSV; index lists what was built and what was left out.
+
+
+rule collect:
+    input:
+        study_metrics,
+    output:
+        "results/{scale}/{study}/runs.parquet",
+    log:
+        "logs/{scale}/collect/{study}.log",
+    benchmark:
+        "logs/{scale}/collect/{study}.benchmark.tsv"
+    conda:
+        "../../envs/effrepro.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    message:
+        "collect runs of study {wildcards.study}"
+    shell:
+        "effrepro collect --metrics {input} --out {output} > {log} 2>&1"
+
+
+rule table:
+    input:
+        table_runs,
+    output:
+        csv=report(
+            "reports/{scale}/{table}.csv",
+            caption="../report/table.rst",
+            category="Tables",
+            labels={"table": "{table}", "format": "csv"},
+        ),
+        md="reports/{scale}/{table}.md",
+        tex="reports/{scale}/{table}.tex",
+    log:
+        "logs/{scale}/table/{table}.log",
+    benchmark:
+        "logs/{scale}/table/{table}.benchmark.tsv"
+    params:
+        study=table_study,
+    conda:
+        "../../envs/effrepro.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    message:
+        "table {wildcards.table}"
+    shell:
+        "effrepro table --study {params.study} --table {wildcards.table} --scale {wildcards.scale}"
+        " --runs {input} --out-prefix reports/{wildcards.scale}/{wildcards.table} > {log} 2>&1"
+
+
+rule figure:
+    input:
+        "reports/{scale}/{table}.csv",
+    output:
+        report(
+            "reports/{scale}/figures/{table}-{figure}.png",
+            caption="../report/figure.rst",
+            category="Figures",
+            labels={"table": "{table}", "figure": "{figure}"},
+        ),
+    log:
+        "logs/{scale}/figure/{table}-{figure}.log",
+    params:
+        study=table_study,
+    conda:
+        "../../envs/effrepro.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    message:
+        "figure {wildcards.table}-{wildcards.figure}"
+    shell:
+        "effrepro figure --study {params.study} --table {wildcards.table} --figure {wildcards.figure}"
+        " --csv {input} --out {output} > {log} 2>&1"
+
+
+rule index:
+    input:
+        tables=table_files(SCALE),
+        figures=figure_files(SCALE),
+    output:
+        report("reports/{scale}/README.md", caption="../report/index.rst", category="Index"),
+    log:
+        "logs/{scale}/index.log",
+    params:
+        tables=index_tables,
+        left_out=left_out_lines,
+    conda:
+        "../../envs/effrepro.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    message:
+        "index of reports/{wildcards.scale}"
+    shell:
+        "effrepro index --scale {wildcards.scale} --tables {params.tables}"
+        " --left-out {params.left_out:q} --out {output} > {log} 2>&1"
