@@ -6,12 +6,15 @@
 # https://snakemake.readthedocs.io/en/stable/snakefiles/best_practices.html
 from snakemake.utils import min_version, validate
 
+from methods.core.config import coerce_cli_strings
+
 min_version("9.0")
 
 
 configfile: "config/config.yaml"
 
 
+coerce_cli_strings(config)  # `--config download=true` and nested overrides arrive as strings
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

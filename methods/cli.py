@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -17,12 +16,12 @@ from methods.core.errors import EffreproError
 
 
 def _fetch(args) -> None:
+    from methods.core import jobenv
     from methods.data.fetch import fetch_dataset
 
-    # the workflow passes its config through the environment (workflow/rules/common.smk)
-    mirrors = args.mirror + os.environ.get("EFFREPRO_CONFIG_MIRRORS", "").split()
-    download = args.download or os.environ.get("EFFREPRO_DOWNLOAD") == "1"
-    fetch_dataset(args.dataset, Path(args.raw_dir), mirrors, download)
+    # the workflow passes its config through the environment (methods/core/jobenv.py)
+    mirrors = args.mirror + jobenv.config_mirrors()
+    fetch_dataset(args.dataset, Path(args.raw_dir), mirrors, args.download or jobenv.download_allowed())
 
 
 def _prepare(args) -> None:
@@ -57,17 +56,16 @@ def _table(args) -> None:
 
     from methods.core import atomic
     from methods.core.study import load_study
-    from methods.reporting import aggregate, paper, render
+    from methods.reporting import paper, render
 
     study = load_study(args.study)
     spec = study.table(args.table)
     runs = pd.read_parquet(args.runs)
-    runs = runs[runs["run_id"].isin(set(args.run_ids))] if args.run_ids else runs
-    long = aggregate.aggregate(runs, spec, study.name, args.scale, paper.load(study.paper_numbers_path(), spec.name))
+    long = study.summarize(spec, runs, args.scale, paper.load(study.paper_numbers_path(), spec.name))
     prefix = Path(args.out_prefix)
     atomic.write_text(prefix.with_suffix(".csv"), long.to_csv(index=False))
-    atomic.write_text(prefix.with_suffix(".md"), render.markdown(long, spec))
-    atomic.write_text(prefix.with_suffix(".tex"), render.latex(long, spec))
+    atomic.write_text(prefix.with_suffix(".md"), render.markdown(long, spec, study.wide))
+    atomic.write_text(prefix.with_suffix(".tex"), render.latex(long, spec, study.wide))
 
 
 def _figure(args) -> None:
@@ -132,7 +130,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--table", required=True)
     p.add_argument("--scale", required=True)
     p.add_argument("--runs", required=True)
-    p.add_argument("--run-ids", nargs="*", default=[])
     p.add_argument("--out-prefix", required=True)
     p.set_defaults(func=_table)
 

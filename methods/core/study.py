@@ -141,6 +141,21 @@ class Study:
         (samples optional: per-episode values for ``normal`` intervals)."""
         raise NotImplementedError
 
+    def summarize(self, spec: TableSpec, runs, scale: str, paper_numbers):
+        """Long rows of table ``spec`` from the collected runs (see :mod:`methods.reporting.aggregate`).
+
+        Override to add derived rows (paired differences, average ranks); keep the long columns.
+        """
+        from methods.reporting.aggregate import aggregate
+
+        return aggregate(runs, spec, self.name, scale, paper_numbers)
+
+    def wide(self, long, spec: TableSpec):
+        """The paper layout of a table (strings) and its numbered paper sources; override to pivot."""
+        from methods.reporting.render import wide
+
+        return wide(long, spec)
+
     def paper_numbers_path(self) -> Path | None:
         """The study's reference numbers (``paper_numbers.csv`` beside its study module)."""
         module = importlib.import_module(type(self).__module__)

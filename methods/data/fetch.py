@@ -75,6 +75,9 @@ def download(url: str, target: Path, spec: RemoteFile, timeout: float = 30.0, re
         request = urllib.request.Request(url, headers={"User-Agent": "effrepro"})
         with urllib.request.urlopen(request, timeout=timeout) as response, open(tmp, "wb") as out:
             shutil.copyfileobj(response, out, _CHUNK)
+            promised = response.headers.get("Content-Length")
+            if promised is not None and out.tell() != int(promised):
+                raise ConnectionError(f"transfer truncated: {out.tell()} of {promised} bytes")
 
     for attempt in range(1, retries + 1):
         try:
@@ -134,8 +137,7 @@ class _PackageFiles:
             work = Path(self._tmp.name) / source.package
             work.mkdir(parents=True, exist_ok=True)
             try:
-                subprocess.run(["apt-get", "download", source.package], cwd=work, check=True,
-                               capture_output=True, timeout=600)
+                _apt_download(source.package, work)
                 deb = next(work.glob("*.deb"))
                 subprocess.run(["dpkg-deb", "-x", str(deb), str(work / "root")], check=True,
                                capture_output=True, timeout=600)
@@ -144,6 +146,18 @@ class _PackageFiles:
                 log.warning("could not get Debian package %s: %s", source.package, error)
         self._extracted[source.package] = root
         return root
+
+
+def _apt_download(package: str, folder: Path) -> None:
+    """``apt-get download`` a package; refresh stale package lists once if that fails (as root)."""
+    command = ["apt-get", "download", package]
+    try:
+        subprocess.run(command, cwd=folder, check=True, capture_output=True, timeout=600)
+    except subprocess.CalledProcessError:
+        if os.geteuid() != 0:
+            raise
+        subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True, timeout=600)
+        subprocess.run(command, cwd=folder, check=True, capture_output=True, timeout=600)
 
 
 def fetch_dataset(

@@ -97,7 +97,7 @@ def train_classifier(
             if cfg.augment == "crop_flip":
                 xb = crop_flip(xb, generator)
             loss = loss_fn(model, xb, yb)
-            value = float(loss)
+            value = loss.item()
             if not math.isfinite(value):
                 raise TrainingDiverged(run_name, step, value)
             optimizer.zero_grad(set_to_none=True)

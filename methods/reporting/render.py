@@ -67,8 +67,8 @@ def footnote(long: pd.DataFrame, spec: TableSpec) -> str:
             "— = not run at this scale.")
 
 
-def markdown(long: pd.DataFrame, spec: TableSpec) -> str:
-    frame, sources = wide(long, spec)
+def markdown(long: pd.DataFrame, spec: TableSpec, layout=wide) -> str:
+    frame, sources = layout(long, spec)
     lines = [f"# {spec.title}", ""]
     if spec.caption:
         lines += [spec.caption, ""]
@@ -78,8 +78,8 @@ def markdown(long: pd.DataFrame, spec: TableSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
-def latex(long: pd.DataFrame, spec: TableSpec) -> str:
-    frame, sources = wide(long, spec)
+def latex(long: pd.DataFrame, spec: TableSpec, layout=wide) -> str:
+    frame, sources = layout(long, spec)
     caption = f"{spec.title}. {footnote(long, spec)}"
     if sources:
         caption += " Paper numbers: " + "; ".join(f"[{i}] {src}" for i, src in enumerate(sources, 1)) + "."

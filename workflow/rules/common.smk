@@ -1,13 +1,12 @@
 # Helpers shared by the rules: the static plan of runs and the input functions.
 import json
-import os
 
 from snakemake.exceptions import WorkflowError
 
 from methods.core.errors import EffreproError
 from methods.core.plan import build_plan, left_out_summary
 from methods.core.study import load_study
-from methods.core.threads import WORKFLOW_CORES_ENV
+from methods.core import jobenv
 
 try:
     PLAN = build_plan(config)
@@ -18,10 +17,12 @@ SCALE = PLAN.scale
 TABLES = {table.spec.name: table for table in PLAN.tables}
 # Jobs scale their threads down when --cores exceeds the machine (methods/core/threads.py); the
 # fetch job reads the download switch and the configured mirrors. Passed through the environment,
-# not params, so that changing them never re-runs finished work.
-os.environ[WORKFLOW_CORES_ENV] = str(workflow.cores)
-os.environ["EFFREPRO_DOWNLOAD"] = "1" if config.get("download") else "0"
-os.environ["EFFREPRO_CONFIG_MIRRORS"] = " ".join(config.get("mirrors") or [])
+# not params, so that changing them never re-runs finished work (methods/core/jobenv.py).
+try:
+    WORKFLOW_CORES = workflow.cores
+except WorkflowError:  # e.g. `snakemake --report` without --cores: no jobs will run
+    WORKFLOW_CORES = None
+jobenv.export(config, WORKFLOW_CORES)
 
 RUN_DIR = "results/{scale}/{study}/{dataset}/{method}/{setting}/seed{seed}"
 

@@ -1,0 +1,79 @@
+import pytest
+
+from methods.core.errors import ConfigError
+from methods.core.plan import build_plan, left_out_summary
+
+
+def _config(**overrides):
+    config = {"scale": "smoke", "download": False, "mirrors": [], "seeds": None,
+              "studies": {"baselines": {"enabled": True, "datasets": [], "methods": [], "seeds": None}}}
+    config.update(overrides)
+    return config
+
+
+def test_grid_is_study_x_dataset_x_method_x_setting_x_seed():
+    plan = build_plan(_config())
+    assert sorted(plan.runs) == [
+        "baselines/digits/mlp/dense/seed0", "baselines/digits/mlp/dense/seed1",
+        "baselines/fashion_mnist/cnn/dense/seed0", "baselines/fashion_mnist/cnn/dense/seed1",
+    ]
+    assert [t.spec.name for t in plan.tables] == ["baselines"]
+
+
+def test_seed_count_comes_from_study_then_top_level_then_default():
+    assert len(build_plan(_config(seeds=5)).runs) == 10
+    config = _config(seeds=5)
+    config["studies"]["baselines"]["seeds"] = 1
+    assert len(build_plan(config).runs) == 2
+
+
+def test_unknown_study_names_the_key_and_the_known_studies():
+    with pytest.raises(ConfigError, match=r"config key 'studies': got 'resnet_zoo'; allowed: one of \[.*'baselines'"):
+        build_plan(_config(studies={"resnet_zoo": {}}))
+
+
+@pytest.mark.parametrize("key,value,allowed", [("datasets", "imagenet", "digits"), ("methods", "vit", "mlp")])
+def test_unknown_dataset_or_method_names_the_key_value_and_choices(key, value, allowed):
+    config = _config()
+    config["studies"]["baselines"][key] = [value]
+    with pytest.raises(ConfigError, match=f"studies.baselines.{key}.*'{value}'.*{allowed}"):
+        build_plan(config)
+
+
+def test_unknown_scale_is_rejected():
+    with pytest.raises(ConfigError, match="scale"):
+        build_plan(_config(scale="huge"))
+
+
+def test_no_enabled_study_is_an_error():
+    config = _config()
+    config["studies"]["baselines"]["enabled"] = False
+    with pytest.raises(ConfigError, match="at least one enabled study"):
+        build_plan(config)
+
+
+def test_paper_scale_leaves_out_download_data_unless_download_is_on():
+    offline = build_plan(_config(scale="paper"))
+    assert not any(run.dataset == "cifar10" for run in offline.runs.values())
+    assert any("download=true" in line for line in left_out_summary(offline))
+    online = build_plan(_config(scale="paper", download=True))
+    resnets = [run for run in online.runs.values() if run.dataset == "cifar10"]
+    assert {run.method for run in resnets} == {"resnet20", "resnet56"}
+    assert all(run.resources.gpu == 1 for run in resnets)
+
+
+def test_restricting_methods_keeps_only_those_runs():
+    config = _config()
+    config["studies"]["baselines"]["methods"] = ["mlp"]
+    assert {run.method for run in build_plan(config).runs.values()} == {"mlp"}
+
+
+def test_planning_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from methods.core.plan import build_plan; "
+            "build_plan({'scale': 'laptop', 'studies': {'baselines': {}}}); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -1,0 +1,81 @@
+"""The whole workflow at smoke scale, in a copy of the repository: tables, rerun, report."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+
+from conftest import copy_workflow, snakemake
+
+pytestmark = pytest.mark.slow
+LONG_COLUMNS = {"study", "table", "dataset", "method", "setting", "metric", "mean", "ci95_low", "ci95_high", "n",
+                "scale", "paper_value", "paper_source"}
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    root = copy_workflow(tmp_path_factory.mktemp("smoke"))
+    result = snakemake(root, "--cores", "2", "--config", "scale=smoke")
+    assert result.returncode == 0, result.stdout[-5000:]
+    return root
+
+
+def test_every_enabled_table_is_written_in_three_formats_with_its_figures(smoke):
+    reports = smoke / "reports" / "smoke"
+    for ext in ("csv", "md", "tex"):
+        assert (reports / f"baselines.{ext}").stat().st_size > 0
+    assert (reports / "figures" / "baselines-accuracy-vs-latency.png").stat().st_size > 1000
+    index = (reports / "README.md").read_text()
+    assert "[md](baselines.md)" in index and "Left out of this run" in index
+    assert not (smoke / "reports" / "laptop").exists()  # scales never overwrite each other
+
+
+def test_table_csv_is_long_form_with_intervals_and_paper_numbers(smoke):
+    table = pd.read_csv(smoke / "reports" / "smoke" / "baselines.csv")
+    assert LONG_COLUMNS <= set(table.columns)
+    measured = table[table["n"] > 0]
+    assert set(measured["n"]) == {2} and set(measured["scale"]) == {"smoke"}
+    accuracy = measured[measured["metric"] == "accuracy"].set_index("dataset")
+    assert (accuracy["ci95_low"] <= accuracy["mean"]).all() and (accuracy["mean"] <= accuracy["ci95_high"]).all()
+    assert accuracy.loc["digits", "mean"] > 80
+    paper = table[table["paper_value"].notna()]
+    assert set(paper["dataset"]) == {"cifar10"} and paper["paper_source"].str.contains("He et al").all()
+
+
+def test_markdown_table_states_interval_n_scale_and_commit(smoke):
+    text = (smoke / "reports" / "smoke" / "baselines.md").read_text()
+    assert "Student-t" in text and "n = 2" in text and "Scale: smoke" in text and "Commit:" in text
+    assert re.search(r"\d+\.\d+ ± \d+\.\d+", text)
+    assert "\\toprule" in (smoke / "reports" / "smoke" / "baselines.tex").read_text()
+
+
+def test_runs_record_provenance_and_benchmark_costs(smoke):
+    run = smoke / "results" / "smoke" / "baselines" / "digits" / "mlp" / "dense" / "seed0"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["provenance"]["spec_hash"] and metrics["provenance"]["threads"] >= 1
+    assert (run / "train.benchmark.tsv").exists() and (run / "evaluate.benchmark.tsv").exists()
+    runs = pd.read_parquet(smoke / "results" / "smoke" / "baselines" / "runs.parquet")
+    assert {"train_wall_s", "train_peak_rss_mb", "evaluate_wall_s"} <= set(runs["metric"])
+    assert {"commit", "dirty", "spec_hash"} <= set(runs.columns)
+
+
+def test_second_run_has_nothing_to_do(smoke):
+    result = snakemake(smoke, "--cores", "2", "--config", "scale=smoke")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout
+
+
+def test_html_report_is_built(smoke):
+    result = snakemake(smoke, "--config", "scale=smoke", "--report", "report.zip")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert (smoke / "report.zip").stat().st_size > 10_000
+
+
+def test_more_seeds_only_adds_the_new_runs(smoke):
+    result = snakemake(smoke, "-n", "--config", "scale=smoke", "seeds=3")
+    assert result.returncode == 0, result.stdout[-3000:]
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, flags=re.M))
+    assert jobs["train"] == "2" and jobs["evaluate"] == "2"  # seed2 of both runs; seeds 0-1 kept
