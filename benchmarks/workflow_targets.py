@@ -1,0 +1,76 @@
+"""Workflow-level targets (issue: workflow backbone), measured in a scratch copy of the repository.
+
+    python benchmarks/workflow_targets.py [--laptop] [--out benchmarks/results/workflow_targets.json]
+
+Measures: the dry run over the laptop grid (target <= 5 s), the smoke scale of every enabled study
+from a clean results/ (target <= 3 min on 2 cores), a re-run with nothing to do (target <= 5 s),
+and with --laptop the laptop scale of the `baselines` study (target <= 5 min). Prints a table and
+writes JSON with the machine, date and commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS_S = {"dry_run_laptop": 5, "smoke_all_studies": 180, "noop_rerun_smoke": 5, "laptop_baselines": 300}
+
+
+def _copy(target: Path) -> None:
+    for name in ("Snakefile", "workflow", "config", "profiles", "envs"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, target / name)
+
+
+def _timed(cwd: Path, *args: str) -> float:
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode:
+        raise SystemExit(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--laptop", action="store_true", help="also time the laptop-scale baselines study")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "workflow_targets.json"))
+    args = parser.parse_args()
+    measured = {}
+    with tempfile.TemporaryDirectory(prefix="effrepro-bench-") as tmp:
+        work = Path(tmp)
+        _copy(work)
+        measured["dry_run_laptop"] = _timed(work, "-n", "--quiet", "--config", "scale=laptop")
+        measured["smoke_all_studies"] = _timed(work, "--cores", "8", "--config", "scale=smoke")
+        measured["noop_rerun_smoke"] = _timed(work, "--cores", "8", "--config", "scale=smoke")
+        if args.laptop:
+            measured["laptop_baselines"] = _timed(
+                work, "--cores", "8", "--configfile", "config/config.yaml", "--config", "scale=laptop",
+                "studies={baselines: {enabled: true}}")
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    record = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "commit": commit, "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "results": {name: {"seconds": round(value, 2), "target_seconds": TARGETS_S[name],
+                           "met": value <= TARGETS_S[name]} for name, value in measured.items()},
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
+    print(f"{'measurement':<22} {'seconds':>9} {'target':>8}  met")
+    for name, row in record["results"].items():
+        print(f"{name:<22} {row['seconds']:>9.1f} {row['target_seconds']:>8}  {row['met']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""The smoke scale of a whole study submitted to a real SLURM through profiles/slurm.
+
+Skipped where SLURM is not running (`sinfo` absent or failing); CI starts a single-node cluster
+with tools/local-slurm.sh before the tests and tears it down afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import copy_workflow, snakemake
+
+
+def _slurm_up() -> bool:
+    if shutil.which("sinfo") is None:
+        return False
+    result = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True)
+    return result.returncode == 0 and bool(re.search(r"idle|mixed|allocated", result.stdout))
+
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not _slurm_up(), reason="no running SLURM (sinfo)")]
+DETERMINISTIC = ["accuracy", "params", "flops"]
+FAST_POLLING = ["--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "1",
+                "--latency-wait", "5"]
+
+
+def _only_baselines(root):
+    path = root / "config" / "config.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["studies"] = {"baselines": {"enabled": True, "datasets": [], "methods": [], "seeds": None}}
+    path.write_text(yaml.safe_dump(config))
+    return root
+
+
+def _quality(root):
+    table = pd.read_csv(root / "reports" / "smoke" / "baselines.csv")
+    table = table[table["metric"].isin(DETERMINISTIC) & (table["n"] > 0)]
+    return table.set_index(["dataset", "method", "setting", "metric"])[["mean", "ci95_low", "ci95_high", "n"]].sort_index()
+
+
+def test_smoke_study_on_slurm_equals_the_local_run(tmp_path):
+    local = _only_baselines(copy_workflow(tmp_path / "local"))
+    result = snakemake(local, "--cores", "2", "--config", "scale=smoke")
+    assert result.returncode == 0, result.stdout[-3000:]
+
+    cluster = _only_baselines(copy_workflow(tmp_path / "slurm"))
+    result = snakemake(cluster, "--workflow-profile", "profiles/slurm", *FAST_POLLING, "--config", "scale=smoke",
+                       timeout=900)
+    assert result.returncode == 0, result.stdout[-5000:]
+    submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", result.stdout)
+    jobs = int(re.search(r"^total\s+(\d+)$", result.stdout, flags=re.M).group(1))
+    assert len(submitted) >= jobs - 1  # every job but the local `all`
+    logs = list((cluster / ".snakemake" / "slurm_logs").rglob("*.log"))
+    assert {p.stem for p in logs} >= set(submitted[:3])
+    assert any("rule_train" in str(p) for p in logs)
+
+    pd.testing.assert_frame_equal(_quality(local), _quality(cluster))
