@@ -11,7 +11,7 @@ import logging
 import time
 from pathlib import Path
 
-from . import atomic, provenance
+from . import atomic, faults, provenance
 from .measure import peak_rss_mb
 from .study import Run, RunContext, load_study
 from .threads import apply_threads
@@ -45,6 +45,7 @@ def train(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], rule_t
     ctx = _context(spec, run_dir, data, needs, threads)
     study = load_study(ctx.run.study)
     log.info("train %s with %d threads", ctx.run.run_id, threads)
+    faults.maybe_fail("train", ctx.run.run_id)
     summary = study.train(ctx)
     record = {"spec": spec, "summary": summary, "cost": _cost(start),
               "provenance": provenance.collect(spec, ctx.run.seed, threads)}
@@ -58,6 +59,7 @@ def evaluate(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], rul
     ctx = _context(spec, run_dir, data, needs, threads)
     study = load_study(ctx.run.study)
     log.info("evaluate %s with %d threads", ctx.run.run_id, threads)
+    faults.maybe_fail("evaluate", ctx.run.run_id)
     result = study.evaluate(ctx)
     trained = json.loads((run_dir / "train.json").read_text())
     record = {

@@ -1,8 +1,9 @@
 """Supervised classifier training with per-epoch atomic checkpoints and exact resume.
 
 The order of examples in epoch ``e`` is drawn from a generator seeded by ``(seed, e)``, and the
-checkpoint holds model, optimizer, scheduler and torch RNG state, so a run killed after epoch
-``e`` and restarted finishes with exactly the weights of an uninterrupted run.
+checkpoint holds model, optimizer, scheduler, torch RNG and that generator's state and the
+position inside the epoch, so a run killed (after its last checkpoint) or preempted (SIGTERM:
+checkpoint at the next step) and restarted finishes with exactly the weights of an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.core.atomic import atomic_path
+from methods.core.checkpoint import load as load_checkpoint
+from methods.core.checkpoint import save as save_checkpoint
 from methods.core.errors import TrainingDiverged
+from methods.core.preemption import Preempted, Preemption
 from methods.core.seeding import derive_seed
 
 
@@ -68,6 +71,8 @@ def train_classifier(
 ) -> dict:
     """Train ``model`` in place on ``(x, y)``; resume from ``checkpoint`` if one is there.
 
+    A checkpoint is written after every epoch, and on SIGTERM after the current step (then
+    :class:`Preempted` is raised); resuming from either gives exactly the uninterrupted result.
     ``loss_fn(model, xb, yb)`` replaces cross-entropy (e.g. to add a regularizer). Returns the
     per-epoch mean training loss and the number of optimizer steps taken.
     """
@@ -76,44 +81,62 @@ def train_classifier(
     optimizer = _optimizer(model, cfg)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(cfg.milestones), 0.1)
     history: list[float] = []
-    start_epoch, step = 0, 0
-    if checkpoint is not None and checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=True)
+    epoch, position, step, total, count, generator_state = 0, 0, 0, 0.0, 0, None
+    state = load_checkpoint(checkpoint)
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng"])
-        start_epoch, step, history = int(state["epoch"]), int(state["step"]), list(state["history"].tolist())
-        log.info("resumed %s from %s after epoch %d", run_name, checkpoint, start_epoch)
-    n = len(x)
-    for epoch in range(start_epoch, cfg.epochs):
-        model.train()
-        generator = torch.Generator().manual_seed(derive_seed(seed, "epoch", epoch))
-        order = torch.randperm(n, generator=generator)
-        total, count = 0.0, 0
-        for start in range(0, n, cfg.batch_size):
-            index = order[start:start + cfg.batch_size]
-            xb, yb = x[index], y[index]
-            if cfg.augment == "crop_flip":
-                xb = crop_flip(xb, generator)
-            loss = loss_fn(model, xb, yb)
-            value = loss.item()
-            if not math.isfinite(value):
-                raise TrainingDiverged(run_name, step, value)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-            total += value * len(index)
-            count += len(index)
-        scheduler.step()
-        history.append(total / count)
-        log.info("%s epoch %d/%d loss %.4f", run_name, epoch + 1, cfg.epochs, history[-1])
+        epoch, position, step = int(state["epoch"]), int(state["position"]), int(state["step"])
+        total, count, history = float(state["total"]), int(state["count"]), state["history"].tolist()
+        generator_state = state["generator"] if position else None
+        log.info("resumed %s from %s at epoch %d, example %d", run_name, checkpoint, epoch, position)
+
+    def save(next_epoch: int, next_position: int, generator: torch.Generator | None) -> None:
         if checkpoint is not None:
-            with atomic_path(checkpoint) as tmp:
-                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                            "scheduler": scheduler.state_dict(), "rng": torch.get_rng_state(),
-                            "epoch": epoch + 1, "step": step, "history": torch.tensor(history)}, tmp)
+            save_checkpoint(checkpoint, {
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "rng": torch.get_rng_state(),
+                "epoch": next_epoch, "position": next_position, "step": step, "total": total, "count": count,
+                "history": torch.tensor(history, dtype=torch.float64),
+                "generator": generator.get_state() if generator is not None else torch.zeros(0, dtype=torch.uint8),
+            })
+
+    n = len(x)
+    with Preemption() as preemption:
+        while epoch < cfg.epochs:
+            model.train()
+            generator = torch.Generator().manual_seed(derive_seed(seed, "epoch", epoch))
+            order = torch.randperm(n, generator=generator)
+            if generator_state is not None:
+                generator.set_state(generator_state)
+                generator_state = None
+            for start in range(position, n, cfg.batch_size):
+                index = order[start:start + cfg.batch_size]
+                xb, yb = x[index], y[index]
+                if cfg.augment == "crop_flip":
+                    xb = crop_flip(xb, generator)
+                loss = loss_fn(model, xb, yb)
+                value = loss.item()
+                if not math.isfinite(value):
+                    raise TrainingDiverged(run_name, step, value)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                step += 1
+                total += value * len(index)
+                count += len(index)
+                if preemption.requested and start + cfg.batch_size < n:
+                    save(epoch, start + cfg.batch_size, generator)
+                    raise Preempted(run_name, step)
+            scheduler.step()
+            history.append(total / count)
+            log.info("%s epoch %d/%d loss %.4f", run_name, epoch + 1, cfg.epochs, history[-1])
+            epoch, position, total, count = epoch + 1, 0, 0.0, 0
+            save(epoch, 0, None)
+            if preemption.requested and epoch < cfg.epochs:
+                raise Preempted(run_name, step)
     return {"train_loss": history, "steps": step}
 
 

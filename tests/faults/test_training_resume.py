@@ -1,0 +1,81 @@
+"""Training survives SIGTERM (preemption), SIGKILL and corrupted checkpoints with identical results."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from methods.core.preemption import Preempted
+from methods.models.small_cnn import SmallCNN
+from methods.models.training import TrainConfig, train_classifier
+
+CONFIG = TrainConfig(epochs=3, batch_size=32, lr=0.05, milestones=(2,), augment="crop_flip")
+
+
+def _data():
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 1, 12, 12, generator=generator)
+    return x, (x.mean((1, 2, 3)) > 0).long()
+
+
+def _model():
+    torch.manual_seed(0)
+    return SmallCNN(1, 2, (4, 8), 12)
+
+
+def _uninterrupted():
+    x, y = _data()
+    model = _model()
+    summary = train_classifier(model, x, y, CONFIG, seed=7, run_name="full")
+    return model, summary
+
+
+def _same(a, b):
+    return all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+@pytest.mark.parametrize("stop_at_step", [3, 7, 14])  # mid-epoch, last step of epoch 1, mid-epoch 3
+def test_sigterm_saves_at_the_next_step_and_resume_is_exact(tmp_path, stop_at_step):
+    full, full_summary = _uninterrupted()
+    x, y = _data()
+    calls = {"n": 0}
+
+    def loss_sending_sigterm(model, xb, yb):
+        calls["n"] += 1
+        if calls["n"] == stop_at_step:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return F.cross_entropy(model(xb), yb)
+
+    checkpoint = tmp_path / "checkpoint.pt"
+    with pytest.raises(Preempted, match=f"after step {stop_at_step}"):
+        train_classifier(_model(), x, y, CONFIG, seed=7, run_name="pre", checkpoint=checkpoint,
+                         loss_fn=loss_sending_sigterm)
+    torch.manual_seed(99)  # the requeued process starts with other RNG state
+    resumed = _model()
+    summary = train_classifier(resumed, x, y, CONFIG, seed=7, run_name="resumed", checkpoint=checkpoint)
+    assert _same(full, resumed)
+    assert summary == full_summary
+
+
+def test_checkpoints_load_with_weights_only(tmp_path):
+    x, y = _data()
+    checkpoint = tmp_path / "checkpoint.pt"
+    train_classifier(_model(), x, y, TrainConfig(epochs=1, batch_size=32, lr=0.05), seed=1, run_name="c",
+                     checkpoint=checkpoint)
+    state = torch.load(checkpoint, weights_only=True)
+    assert state["epoch"] == 1 and state["position"] == 0
+
+
+def test_unreadable_checkpoint_is_set_aside_and_training_starts_over(tmp_path):
+    full, _ = _uninterrupted()
+    x, y = _data()
+    checkpoint = tmp_path / "checkpoint.pt"
+    checkpoint.write_bytes(b"PK\x03\x04 not a checkpoint")
+    model = _model()
+    train_classifier(model, x, y, CONFIG, seed=7, run_name="fresh", checkpoint=checkpoint)
+    assert _same(full, model)
+    assert (tmp_path / "checkpoint.pt.corrupt").exists()
