@@ -22,7 +22,7 @@ def draw(long: pd.DataFrame, figure: FigureSpec, title: str, out: Path) -> None:
     for ax, facet in zip(axes[0], facets):
         part = measured if facet is None else measured[measured[figure.facet] == facet]
         wide = part.pivot_table(index=["method", "setting", "dataset"], columns="metric",
-                                values=["mean", "ci95_low", "ci95_high"], aggfunc="first")
+                                values=["mean", "ci95_low", "ci95_high"], aggfunc="first", dropna=False)
         for hue, group in wide.groupby(level=figure.hue if figure.hue in ("method", "setting", "dataset") else "method"):
             if ("mean", figure.x) not in group or ("mean", figure.y) not in group:
                 continue

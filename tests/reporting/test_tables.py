@@ -88,3 +88,10 @@ def test_figure_is_drawn_from_the_long_rows(tmp_path):
     out = tmp_path / "fig.png"
     draw(long, SPEC.figures[0], SPEC.title, out)
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_figure_with_a_single_seed_has_no_error_bars_but_is_drawn(tmp_path):
+    long = aggregate.aggregate(_runs({("d", "m"): [90.0]}), SPEC, "demo", "smoke", paper.load(None, "demo"))
+    out = tmp_path / "fig.png"
+    draw(long, SPEC.figures[0], SPEC.title, out)
+    assert out.read_bytes()[:4] == b"\x89PNG"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
+import time
 
 import pandas as pd
 import pytest
@@ -61,3 +63,38 @@ def test_smoke_study_on_slurm_equals_the_local_run(tmp_path):
     assert any("rule_train" in str(p) for p in logs)
 
     pd.testing.assert_frame_equal(_quality(local), _quality(cluster))
+
+
+def _running_train_job() -> str | None:
+    listing = subprocess.run(["squeue", "-h", "-t", "RUNNING", "-o", "%i|%k"], capture_output=True, text=True).stdout
+    for line in listing.splitlines():
+        job, _, comment = line.partition("|")
+        if "train" in comment:
+            return job.strip()
+    return None
+
+
+def test_cancelled_training_job_is_resubmitted_and_resumes_from_its_checkpoint(tmp_path):
+    root = copy_workflow(tmp_path / "slurm")
+    path = root / "config" / "config.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["studies"] = {"baselines": {"enabled": True, "datasets": ["digits"], "methods": [], "seeds": 1}}
+    path.write_text(yaml.safe_dump(config))
+    command = [sys.executable, "-m", "snakemake", "--workflow-profile", "profiles/slurm", *FAST_POLLING,
+               "--config", "scale=laptop"]
+    process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    checkpoint = root / "results" / "laptop" / "baselines" / "digits" / "mlp" / "dense" / "seed0" / "checkpoint.pt"
+    deadline = time.time() + 600
+    job = None
+    while time.time() < deadline and process.poll() is None:
+        job = _running_train_job()
+        if job and checkpoint.exists():
+            break
+        time.sleep(0.3)
+    assert job and checkpoint.exists(), "no running training job with a checkpoint was seen"
+    subprocess.run(["scancel", job], check=True)
+    output, _ = process.communicate(timeout=900)
+    assert process.returncode == 0, output[-5000:]
+    log = (checkpoint.parent / "train.log").read_text()
+    assert "resumed baselines/digits/mlp/dense/seed0" in log, log[-2000:]
+    assert (root / "reports" / "laptop" / "baselines.csv").exists()
