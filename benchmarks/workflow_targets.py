@@ -54,8 +54,10 @@ def main() -> None:
         measured["smoke_all_studies"] = _timed(work, "--cores", "8", "--config", "scale=smoke")
         measured["noop_rerun_smoke"] = _timed(work, "--cores", "8", "--config", "scale=smoke")
         if args.laptop:
-            only = {"scale": "laptop", "studies": {"baselines": {"enabled": True, "datasets": [], "methods": [],
-                                                                "seeds": None}}}
+            from methods.core.study import available_studies
+
+            # --configfile merges into config/config.yaml, so the other studies are switched off explicitly
+            only = {"scale": "laptop", "studies": {name: {"enabled": name == "baselines"} for name in available_studies()}}
             (work / "baselines-only.yaml").write_text(json.dumps(only))
             measured["laptop_baselines"] = _timed(work, "--cores", "8", "--configfile", "baselines-only.yaml")
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
