@@ -1,0 +1,65 @@
+"""Scheduling overhead of the SLURM profile on the local single-node cluster (tools/local-slurm.sh).
+
+    bash tools/local-slurm.sh up && python benchmarks/slurm_overhead.py
+
+Runs the smoke scale of the `baselines` study locally and through profiles/slurm (with 1-second
+status polling, as a small cluster allows), and reports the extra wall time per dependency level
+of the DAG (fetch, prepare, train, evaluate, collect, table, figure, index): target at most 15 s.
+Writes JSON beside the other benchmark results.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+LEVELS = 8  # fetch -> prepare -> train -> evaluate -> collect -> table -> figure -> index
+POLLING = ["--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "1", "--latency-wait", "5"]
+
+
+def _workflow(target: Path) -> Path:
+    for name in ("Snakefile", "workflow", "config", "profiles", "envs"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, target / name)
+    config = yaml.safe_load((target / "config" / "config.yaml").read_text())
+    config["studies"] = {"baselines": {"enabled": True, "datasets": [], "methods": [], "seeds": None}}
+    (target / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    return target
+
+
+def _timed(cwd: Path, *args: str) -> float:
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit(result.stdout[-3000:] + result.stderr[-3000:])
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    if shutil.which("sinfo") is None:
+        raise SystemExit("no SLURM here: start one with `bash tools/local-slurm.sh up`")
+    with tempfile.TemporaryDirectory() as tmp:
+        local = _timed(_workflow(Path(tmp) / "local"), "--cores", "2", "--config", "scale=smoke")
+        slurm = _timed(_workflow(Path(tmp) / "slurm"), "--workflow-profile", "profiles/slurm", *POLLING,
+                       "--config", "scale=smoke")
+    per_level = (slurm - local) / LEVELS
+    record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "local_s": round(local, 1), "slurm_s": round(slurm, 1), "levels": LEVELS,
+              "overhead_per_level_s": round(per_level, 1), "target_s": 15, "met": per_level <= 15}
+    out = ROOT / "benchmarks" / "results" / "slurm_overhead.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps(record, indent=2))
+
+
+if __name__ == "__main__":
+    main()
