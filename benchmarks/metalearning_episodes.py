@@ -1,0 +1,118 @@
+"""Episode throughput of the metalearning harness, and the share of time spent sampling and augmenting.
+
+Run: ``python benchmarks/metalearning_episodes.py [--episodes 100] [--threads 1] [--out result.json]``.
+
+For the laptop configuration (Conv-4 at 32 channels, 28x28 glyph-sized inputs, 5-way 5-shot 6-query
+training, 5-way 15-query testing) it times, per training episode, the sampler, the augmentation
+(recipes, or the m copies of Meta-MaxUp) and the forward/backward/step, and for testing both the
+per-episode forward pass and the embed-once evaluation the study uses. Inputs are random images of
+the glyph pool's shape: throughput does not depend on the pixel values.
+
+Times are process CPU seconds (``time.process_time``) as well as wall seconds: on a shared machine
+the wall clock mostly measures the other tenants, while CPU time measures this code (one thread).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+from methods.metalearning import recipes
+from methods.metalearning.backbones import Conv4
+from methods.metalearning.episodes import ClassPool, EpisodeSampler, fixed_episodes
+from methods.metalearning.evaluation import embedded, few_shot_accuracies
+from methods.metalearning.heads import build_head
+from methods.metalearning.maxup import copy_losses
+
+MAXUP_POOL = ("query:cutmix", "query:erase", "support:erase", "task:rotation",
+              "query:cutmix+task:rotation", "query:erase+task:rotation")
+
+
+def _pool(classes: int, seed: int = 0) -> ClassPool:
+    g = torch.Generator().manual_seed(seed)
+    return ClassPool(torch.randint(0, 256, (classes, 20, 1, 28, 28), generator=g, dtype=torch.uint8))
+
+
+def train_timing(head_name: str, recipe: str | None, m: int, episodes: int, width: int) -> dict:
+    """Seconds per episode for sampling, augmenting and the learner step (recipe None = Meta-MaxUp)."""
+    torch.manual_seed(0)
+    backbone, head = Conv4(1, width), build_head(head_name, {})
+    optimizer = torch.optim.SGD(list(backbone.parameters()) + list(head.parameters()), lr=0.01, momentum=0.9)
+    sampler = EpisodeSampler(_pool(40), 5, 5, 6)
+    generator, rng = torch.Generator().manual_seed(1), np.random.default_rng(1)
+    parts = {"sample": 0.0, "augment": 0.0, "step": 0.0}
+    wall = 0.0
+    for i in range(episodes + 3):  # three warm-up episodes
+        w0, t0 = time.perf_counter(), time.process_time()
+        episode = sampler.sample(generator)
+        t1 = time.process_time()
+        chosen = [recipe] if recipe is not None else [MAXUP_POOL[int(rng.integers(len(MAXUP_POOL)))] for _ in range(m)]
+        copies = [recipes.apply(episode, r, rng) for r in chosen]
+        t2 = time.process_time()
+        losses, _ = copy_losses(backbone, head, copies)
+        loss = losses.max(0).values.mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        t3 = time.process_time()
+        if i >= 3:
+            parts["sample"] += t1 - t0
+            parts["augment"] += t2 - t1
+            parts["step"] += t3 - t2
+            wall += time.perf_counter() - w0
+    total = sum(parts.values())
+    return {"episodes_per_cpu_s": episodes / total, "episodes_per_wall_s": episodes / wall,
+            **{f"{k}_share": v / total for k, v in parts.items()}}
+
+
+@torch.no_grad()
+def test_timing(episodes: int, width: int) -> dict:
+    """Test episodes per second: a forward pass per episode, and embedding the split once."""
+    backbone, head = Conv4(1, width).eval(), build_head("protonet", {}).eval()
+    pool = _pool(400)
+    start = time.process_time()
+    for episode in fixed_episodes(pool, 5, 5, 15, episodes, seed=0):
+        features = backbone(torch.cat([episode.support, episode.query]))
+        head(features[:25], episode.support_y, features[25:])
+    per_episode = episodes / (time.process_time() - start)
+    start = time.process_time()
+    features = embedded(backbone, pool)
+    embed_s = time.process_time() - start
+    start = time.process_time()
+    few_shot_accuracies(head, features, 5, 5, 15, episodes, seed=0)
+    head_s = time.process_time() - start
+    return {"per_episode_forward_episodes_per_cpu_s": per_episode, "embed_split_cpu_s": embed_s,
+            "embedded_head_episodes_per_cpu_s": episodes / head_s,
+            "embed_once_600_episodes_per_cpu_s": 600 / (embed_s + 600 * head_s / episodes)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--width", type=int, default=32)
+    parser.add_argument("--out", default="")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    result = {"threads": args.threads, "width": args.width, "train": {}, "test": test_timing(args.episodes, args.width)}
+    for head in ("protonet", "r2d2", "svm"):
+        result["train"][f"{head}/baseline"] = train_timing(head, "none", 1, args.episodes, args.width)
+    result["train"]["protonet/query-cutmix"] = train_timing("protonet", "query:cutmix", 1, args.episodes, args.width)
+    result["train"]["protonet/maxup-m2"] = train_timing("protonet", None, 2, args.episodes, args.width)
+    result["train"]["protonet/maxup-m4"] = train_timing("protonet", None, 4, args.episodes, args.width)
+    print(f"{'train':24s} {'ep/CPU-s':>9s} {'ep/wall-s':>9s} {'sample':>7s} {'augment':>8s} {'step':>6s}")
+    for name, row in result["train"].items():
+        print(f"{name:24s} {row['episodes_per_cpu_s']:9.1f} {row['episodes_per_wall_s']:9.1f} "
+              f"{row['sample_share']:7.1%} {row['augment_share']:8.1%} {row['step_share']:6.1%}")
+    print("test:", json.dumps({k: round(v, 2) for k, v in result["test"].items()}))
+    if args.out:
+        with open(args.out, "w") as handle:
+            json.dump(result, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Class splits of the prepared few-shot datasets as :class:`.episodes.ClassPool` objects.
+
+* ``glyphs`` (synthetic): split by alphabet (script), as Omniglot's background/evaluation sets are;
+  background scripts train, Armenian validates, the rest test. ``train_classes`` keeps a fixed
+  subset (seeded by ``split_seed``, the same for every run) of the background letters, the small
+  training set on which augmentation matters (brief §5.3).
+* ``omniglot``: characters in upstream order, 1,028 / 172 / 423 for train / validation / test (the
+  Vinyals et al. split as used by Snell et al. 2017), 90-degree rotations as extra classes unless
+  ``rotations`` is false.
+* ``cifar_fs``, ``fc100``, ``mini_imagenet``: the per-class ``split`` array of the prepared file
+  (0 train, 1 validation, 2 test), with the papers' standard class lists.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from methods.core.errors import ConfigError
+from methods.core.seeding import derive_seed
+from methods.data.formats import load_arrays
+
+from .episodes import ClassPool
+
+GLYPH_VALIDATION = ("ARMENIAN",)
+GLYPH_TEST = ("CYRILLIC", "GEORGIAN", "GREEK", "LAO")
+OMNIGLOT_SPLIT = (1028, 172, 423)
+
+
+def _subset(classes: np.ndarray, count, split_seed: int, split: str) -> np.ndarray:
+    if count is None:
+        return classes
+    if not 1 <= int(count) <= len(classes):
+        raise ConfigError("train_classes", count, f"between 1 and the {len(classes)} classes of the {split} split")
+    rng = np.random.default_rng(derive_seed(split_seed, "train_classes"))
+    return np.sort(rng.choice(classes, int(count), replace=False))
+
+
+def _with_channel(images: np.ndarray) -> torch.Tensor:
+    tensor = torch.from_numpy(np.ascontiguousarray(images))
+    return tensor[:, :, None] if tensor.dim() == 4 else tensor
+
+
+def split_indices(dataset: str, arrays: dict) -> dict[str, np.ndarray]:
+    if dataset == "glyphs":
+        names = [str(n) for n in arrays["alphabet_names"]]
+        script = np.array([names[i] for i in arrays["alphabet"]])
+        val, test = np.isin(script, GLYPH_VALIDATION), np.isin(script, GLYPH_TEST)
+        return {"train": np.flatnonzero(~val & ~test), "val": np.flatnonzero(val), "test": np.flatnonzero(test)}
+    if dataset == "omniglot":
+        train, val, _ = OMNIGLOT_SPLIT
+        order = np.arange(len(arrays["images"]))
+        return {"train": order[:train], "val": order[train:train + val], "test": order[train + val:]}
+    if "split" in arrays:
+        return {name: np.flatnonzero(arrays["split"] == code) for code, name in enumerate(("train", "val", "test"))}
+    raise ConfigError("dataset", dataset, "a prepared few-shot dataset (glyphs, omniglot, cifar_fs, fc100, mini_imagenet)")
+
+
+def load_pools(dataset: str, path: Path, params: dict) -> dict[str, ClassPool]:
+    """The train / val / test pools of ``dataset`` for a run with ``params``."""
+    arrays = load_arrays(path)
+    splits = split_indices(dataset, arrays)
+    splits["train"] = _subset(splits["train"], params.get("train_classes"), int(params.get("split_seed", 0)), "train")
+    rotations = bool(params.get("rotations", False))
+    images = arrays["images"]
+    return {name: ClassPool(_with_channel(images[idx]), rotations, f"{dataset}/{name}") for name, idx in splits.items()}
+
+
+def lake_runs(path: Path) -> dict[str, np.ndarray]:
+    arrays = load_arrays(path)
+    return {k: arrays[k] for k in ("runs_train", "runs_test", "runs_answer")}

@@ -1,0 +1,54 @@
+"""Peak resident memory of a code block (the memory a pruning method needs while it prunes)."""
+
+from __future__ import annotations
+
+import contextlib
+import resource
+import sys
+from pathlib import Path
+from typing import Iterator
+
+_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+
+
+def _status_kib(field: str) -> int | None:
+    try:
+        for line in _STATUS.read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak() -> bool:
+    """Reset the kernel's peak-RSS mark (VmHWM) to the current RSS (Linux ``clear_refs`` 5)."""
+    try:
+        _CLEAR_REFS.write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _maxrss_kib() -> int:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak
+
+
+@contextlib.contextmanager
+def peak_memory() -> Iterator[dict]:
+    """Yield a dict that receives ``peak_mb``: the block's peak RSS above the RSS at its start.
+
+    On Linux the kernel's high-water mark is reset at the start, so the figure is the block's own
+    peak; elsewhere it falls back to the growth of the process's lifetime peak (a lower bound).
+    """
+    result: dict = {}
+    exact = _reset_peak() and _status_kib("VmHWM") is not None
+    start = _status_kib("VmRSS") if exact else _maxrss_kib()
+    try:
+        yield result
+    finally:
+        peak = _status_kib("VmHWM") if exact else _maxrss_kib()
+        result["peak_mb"] = max(0, (peak or 0) - (start or 0)) / 1024
+        result["exact"] = exact

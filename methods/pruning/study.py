@@ -1,0 +1,185 @@
+"""Study ``pruning``: ShrinkBench-style unstructured baselines, channel pruning that removes
+channels, and Bonsai forward-only structured pruning of a transformer encoder.
+
+Tables:
+
+* ``pruning`` - Blalock et al., MLSys 2020: seven unstructured strategies on the ``baselines``
+  models at compression {1, 2, 4, 8, 16, 32} (all parameters / non-zero, classifier dense; a
+  compression the model cannot reach with its classifier dense is left out), masks once from one
+  batch, then fine-tuning; accuracy against compression and against theoretical speed-up
+  (non-zero conv/linear multiply-accumulates) in two figures.
+* ``structured`` - channel pruning with L1 / BN-scale / Taylor / random importance, local or
+  global, that physically removes channels (Fang et al., CVPR 2023, for the dependency idea):
+  accuracy before and after fine-tuning, FLOPs, measured CPU latency speed-up.
+* ``bonsai`` - Dery et al., arXiv 2402.05406: heads and MLP neurons of all-MiniLM-L6-v2 pruned to
+  25% and 50% of the prunable parameters by Bonsai and by random / magnitude / Wanda-style /
+  Taylor (backprop) baselines, with the peak memory while pruning and the measured speed-up.
+
+One run covers every strategy and setting of its table for one dataset and seed (two cores: the
+process start-up of one job per cell would cost more than the cells); evaluation reports metrics
+named ``<metric>@<method>@<setting>`` and :meth:`PruningStudy.summarize` turns them into the
+long rows (dataset x method x setting x metric) of the tables.
+"""
+
+from __future__ import annotations
+
+from methods.core.study import FigureSpec, Resources, Run, RunContext, Study, TableSpec
+
+UNSTRUCTURED = ("GlobalMagWeight", "LayerMagWeight", "GlobalMagGrad", "LayerMagGrad",
+                "GlobalMagAct", "LayerMagAct", "RandomPruning")
+STRUCTURED = ("l1-local", "l1-global", "bn_scale-local", "taylor-local", "taylor-global", "random-local")
+ENCODER_BASELINES = ("random", "magnitude", "wanda", "taylor")
+COMPRESSIONS = (1, 2, 4, 8, 16, 32)
+RATIOS = (0.25, 0.5, 0.75)
+SPARSITIES = (0.25, 0.5)
+
+# dataset -> the baselines model the pruning runs start from
+_VISION = {"digits": "mlp", "fashion_mnist": "cnn", "cifar10": "resnet56"}
+
+_FINE_TUNE = {
+    "smoke": {"digits": {"epochs": 2, "batch_size": 64, "lr": 0.01},
+              "fashion_mnist": {"epochs": 1, "batch_size": 128, "lr": 0.01, "train_size": 512}},
+    "laptop": {"digits": {"epochs": 10, "batch_size": 64, "lr": 0.01, "weight_decay": 1e-4},
+               "fashion_mnist": {"epochs": 1, "batch_size": 128, "lr": 0.01, "weight_decay": 5e-4,
+                                 "train_size": 2048}},
+    # ShrinkBench protocol: fine-tune for a fixed number of epochs (10) on the full training set.
+    "paper": {"cifar10": {"epochs": 10, "batch_size": 128, "lr": 0.01, "weight_decay": 1e-4}},
+}
+_PRUNING_BATCH = {"smoke": 64, "laptop": 128, "paper": 256}
+# Test images each pruned model is scored on (a class-stratified subset; None = the whole test set).
+_TEST_SIZE = {"smoke": {"fashion_mnist": 1000}, "laptop": {"fashion_mnist": 2000}, "paper": {}}
+_ENCODER = {
+    "smoke": {"calibration_sentences": 8, "eval_sentences": 16, "n_masks": 8, "round_fraction": 0.25,
+              "taylor_probes": 2},
+    "laptop": {"calibration_sentences": 16, "eval_sentences": 64, "n_masks": 32, "round_fraction": 0.1,
+               "taylor_probes": 4},
+    # Bonsai's defaults (Section 3 / main.py): 200 masks, 5% per round, 32 calibration sequences.
+    "paper": {"calibration_sentences": 32, "eval_sentences": 256, "n_masks": 200, "round_fraction": 0.05,
+              "taylor_probes": 16},
+}
+
+
+def _resources(scale: str, heavy: bool = False) -> Resources:
+    if scale == "paper":
+        return Resources(threads=8, mem_mb=16000, runtime=600, gpu=1)
+    return Resources(threads=1, mem_mb=3000 if heavy else 2000, runtime=30 if scale == "laptop" else 10)
+
+
+def _vision_runs(study: str, scale: str, seeds: int) -> list[Run]:
+    datasets = ("cifar10",) if scale == "paper" else ("digits", "fashion_mnist")
+    strategies = UNSTRUCTURED if scale != "smoke" else ("GlobalMagWeight", "LayerMagWeight", "RandomPruning")
+    compressions = COMPRESSIONS if scale != "smoke" else (1, 4)
+    criteria = STRUCTURED if scale != "smoke" else ("l1-local", "random-local")
+    runs = []
+    for seed in range(seeds):
+        for dataset in datasets:
+            need = f"baselines/{dataset}/{_VISION[dataset]}/dense/seed{seed}"
+            common = {"fine_tune": _FINE_TUNE[scale][dataset], "pruning_batch": _PRUNING_BATCH[scale]}
+            if dataset in _TEST_SIZE[scale]:
+                common["test_size"] = _TEST_SIZE[scale][dataset]
+            runs.append(Run(study, dataset, "unstructured", "sweep", seed,
+                            params={**common, "strategies": list(strategies), "compressions": list(compressions),
+                                    "model": _VISION[dataset]},
+                            resources=_resources(scale), eval_resources=_resources(scale), needs=(need,)))
+            if dataset != "digits":
+                runs.append(Run(study, dataset, "channel", "sweep", seed,
+                                params={**common, "criteria": list(criteria), "ratios": list(RATIOS),
+                                        "model": _VISION[dataset]},
+                                resources=_resources(scale), eval_resources=_resources(scale), needs=(need,)))
+    return runs
+
+
+def _encoder_runs(study: str, scale: str, seeds: int) -> list[Run]:
+    runs = []
+    baselines = ENCODER_BASELINES if scale != "smoke" else ("magnitude", "wanda")
+    for seed in range(seeds):
+        for method, members in (("one_shot", baselines), ("bonsai", ("bonsai",))):
+            params = {**_ENCODER[scale], "methods": list(members), "sparsities": list(SPARSITIES), "block": 32,
+                      "model": "all-MiniLM-L6-v2"}
+            runs.append(Run(study, "pydoc_sentences", method, "sweep", seed, params=params,
+                            resources=_resources(scale, heavy=True), eval_resources=_resources(scale, heavy=True)))
+    return runs
+
+
+_TABLE_OF_RUN_METHOD = {"unstructured": "pruning", "channel": "structured", "one_shot": "bonsai", "bonsai": "bonsai"}
+
+
+class PruningStudy(Study):
+    name = "pruning"
+    title = "Pruning: ShrinkBench baselines, channel pruning, Bonsai"
+    citation = ("Blalock et al., What is the State of Neural Network Pruning?, MLSys 2020; Fang et al., DepGraph, "
+                "CVPR 2023; Dery et al., Everybody Prune Now, arXiv 2402.05406")
+    tables = (
+        TableSpec(
+            name="pruning",
+            title="Unstructured pruning (ShrinkBench protocol): accuracy against compression and theoretical speed-up",
+            metrics={"accuracy": "Test accuracy (%)", "compression_ratio": "Compression (all params / non-zero)",
+                     "theoretical_speedup": "Theoretical speed-up (non-zero MACs)",
+                     "measured_speedup": "Measured speed-up b=64 (dense kernels)",
+                     "prune_peak_mb": "Peak memory while pruning (MiB)"},
+            decimals={"accuracy": 2, "compression_ratio": 2, "theoretical_speedup": 2, "measured_speedup": 2,
+                      "prune_peak_mb": 1},
+            figures=(FigureSpec("accuracy-vs-compression", x="compression_ratio", y="accuracy", logx=True,
+                                title="Accuracy against compression ratio (classifier dense)"),
+                     FigureSpec("accuracy-vs-speedup", x="theoretical_speedup", y="accuracy", logx=True,
+                                title="Accuracy against theoretical speed-up (non-zero MACs)")),
+            caption=("Masks computed once from one training batch, then fine-tuned with the masks fixed. "
+                     "Compression = all parameters / non-zero parameters with the classifier (last Linear) and "
+                     "normalization layers dense; a compression the model cannot reach that way is not run. "
+                     "Theoretical speed-up = dense / non-zero multiply-accumulates of Conv2d and Linear layers "
+                     "(BN, activations and pooling not counted). Measured speed-up uses dense kernels, so "
+                     "unstructured sparsity gives none. Setting x01 is the unpruned model."),
+        ),
+        TableSpec(
+            name="structured",
+            title="Structured channel pruning (channels physically removed)",
+            metrics={"accuracy_pruned": "Acc. after pruning (%)", "accuracy": "Acc. after fine-tuning (%)",
+                     "flops": "FLOPs / image", "flops_speedup": "MACs speed-up", "params": "Parameters",
+                     "measured_speedup": "Measured speed-up b=64", "latency_b64_ms": "Latency b=64 (ms/img)"},
+            decimals={"accuracy_pruned": 2, "accuracy": 2, "flops": 0, "flops_speedup": 2, "params": 0,
+                      "measured_speedup": 2, "latency_b64_ms": 4},
+            caption=("Setting rX = fraction X of the channels of every prunable group removed (local) or of all "
+                     "channels ranked together (global, scores divided by their group mean). The classifier's "
+                     "outputs are never pruned. FLOPs counted by torch.utils.flop_counter (convolutions and "
+                     "matmuls; a multiply-add = 2 FLOPs; BN and activations not counted); MACs speed-up = dense / "
+                     "pruned FLOPs. Latency measured on this CPU with channels_last, one thread."),
+        ),
+        TableSpec(
+            name="bonsai",
+            title="Structured pruning of all-MiniLM-L6-v2 heads and MLP neurons: Bonsai and baselines",
+            metrics={"cosine": "Embedding fidelity (cosine to dense)", "sparsity": "Sparsity (prunable params)",
+                     "param_fraction": "Params left (fraction)", "measured_speedup": "Measured speed-up",
+                     "prune_peak_mb": "Peak memory while pruning (MiB)", "prune_s": "Pruning time (s)"},
+            decimals={"cosine": 3, "sparsity": 3, "param_fraction": 3, "measured_speedup": 2, "prune_peak_mb": 0,
+                      "prune_s": 1},
+            caption=("Units: 12 heads and 48 blocks of 32 MLP neurons per layer. Setting sX = fraction X of the "
+                     "prunable (attention + MLP) parameters removed. Fidelity = mean cosine similarity of pruned "
+                     "and dense sentence embeddings on held-out sentences, no fine-tuning. Bonsai and the "
+                     "random / magnitude / Wanda baselines use forward passes only; Taylor backpropagates. Peak "
+                     "memory = peak RSS above the RSS before pruning (model loaded). Speed-up measured at batch 8, "
+                     "one thread."),
+        ),
+    )
+
+    def grid(self, scale: str, seeds: int) -> list[Run]:
+        return _vision_runs(self.name, scale, seeds) + _encoder_runs(self.name, scale, seeds)
+
+    def train(self, ctx: RunContext) -> dict:
+        from . import runs_encoder, runs_vision
+
+        return {"unstructured": runs_vision.train_unstructured, "channel": runs_vision.train_structured,
+                "one_shot": runs_encoder.train_encoder, "bonsai": runs_encoder.train_encoder}[ctx.run.method](ctx)
+
+    def evaluate(self, ctx: RunContext) -> dict:
+        from . import runs_encoder, runs_vision
+
+        return {"unstructured": runs_vision.evaluate_unstructured, "channel": runs_vision.evaluate_structured,
+                "one_shot": runs_encoder.evaluate_encoder, "bonsai": runs_encoder.evaluate_encoder}[ctx.run.method](ctx)
+
+    def summarize(self, spec: TableSpec, runs, scale: str, paper_numbers):
+        from .tables import split_sweeps
+
+        return super().summarize(spec, split_sweeps(runs, spec.name, _TABLE_OF_RUN_METHOD), scale, paper_numbers)
+
+
+STUDY = PruningStudy()

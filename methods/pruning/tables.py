@@ -1,0 +1,21 @@
+"""From sweep runs to the long rows of the pruning tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def split_sweeps(runs: pd.DataFrame, table: str, table_of_run_method: dict[str, str]) -> pd.DataFrame:
+    """Rows of the runs that feed ``table``, with ``metric@method@setting`` split into its columns.
+
+    Metrics without the two ``@`` parts (job costs, run-level values) are dropped: the tables
+    report per-setting values only.
+    """
+    mine = runs[runs["method"].map(table_of_run_method).eq(table)]
+    parts = mine["metric"].str.split("@", expand=True)
+    if parts.shape[1] < 3:
+        return mine.iloc[0:0]
+    keep = parts[2].notna()
+    out = mine[keep].copy()
+    out["metric"], out["method"], out["setting"] = parts.loc[keep, 0], parts.loc[keep, 1], parts.loc[keep, 2]
+    return out.reset_index(drop=True)

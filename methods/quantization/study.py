@@ -1,0 +1,205 @@
+"""Study ``quantization``: what each quantization choice costs in accuracy and buys in speed, and WrapNet.
+
+Tables (see the issue and ``briefs/quantization.md``):
+
+* ``quantization``: the ``baselines`` models in fp32, as real int8 models (torch.ao x86 kernels),
+  after post-training quantization and after QAT / LSQ fine-tuning, at W8A8 to W2A2 and ternary
+  weights, per tensor and per channel: accuracy, size, and int8 latency and speed-up.
+* ``wrapnet``: Ni et al., ICLR 2021: a normally trained ternary-weight 3-bit-activation network
+  evaluated with b-bit accumulators that wrap around or clamp, against WrapNet trained at each
+  width; per-layer overflow rates. The brevitas A2Q numbers are a labelled reference.
+* ``fedqat``: FedAvg with a k-bit broadcast and client QAT against quantizing a float-trained
+  model after the fact (closest public work; the thesis chapter has no public paper).
+"""
+
+from __future__ import annotations
+
+from methods.core.study import FigureSpec, Resources, Run, RunContext, Study, TableSpec
+
+_BASELINE_MODEL = {"digits": "mlp", "fashion_mnist": "cnn", "cifar10": "resnet20"}
+
+_PTQ_SETTINGS = ["w8a8-tensor", "w8a8-channel", "w6a6-channel", "w4a4-tensor", "w4a4-channel",
+                 "w4a4-channel-minmax", "w4a4-channel-percentile", "w3a3-channel", "w2a2-channel",
+                 "wta4-channel", "wba4-channel"]
+_QAT_SETTINGS = ["w8a8-channel", "w4a4-tensor", "w4a4-channel", "w2a2-channel", "wta4-channel"]
+_LSQ_SETTINGS = ["w4a4-channel", "w2a2-channel", "wta4-channel"]
+
+# scale -> dataset -> fine-tuning schedule of the qat/lsq runs (``examples``: training subset)
+_FINETUNE = {
+    "smoke": {"digits": {"epochs": 2, "batch_size": 64, "lr": 1e-3, "optimizer": "adam"}},
+    "laptop": {
+        "digits": {"epochs": 5, "batch_size": 64, "lr": 1e-3, "optimizer": "adam"},
+        "fashion_mnist": {"epochs": 1, "batch_size": 128, "lr": 5e-4, "optimizer": "adam", "examples": 5120},
+    },
+    "paper": {
+        "fashion_mnist": {"epochs": 5, "batch_size": 128, "lr": 5e-4, "optimizer": "adam"},
+        "cifar10": {"epochs": 30, "batch_size": 128, "lr": 1e-3, "optimizer": "adam"},
+    },
+}
+
+# scale -> the WrapNet run: dataset, widths, training subsets (``examples``), naive QAT and WrapNet schedules
+_WRAPNET = {
+    "smoke": {"dataset": "digits", "widths": [32, 8], "examples": None,
+              "naive": {"epochs": 3, "batch_size": 64, "lr": 2e-3}, "wrapnet": {"epochs": 2, "batch_size": 64, "lr": 2e-3}},
+    "laptop": {"dataset": "fashion_mnist", "widths": [32, 16, 12, 10, 8], "examples": 7680, "test_size": 5000,
+               "naive": {"epochs": 1, "batch_size": 128, "lr": 2e-3},
+               "wrapnet": {"epochs": 1, "batch_size": 128, "lr": 1e-3, "examples": 3840}},
+    "paper": {"dataset": "cifar10", "widths": [32, 16, 12, 10, 8], "examples": None,
+              "naive": {"epochs": 30, "batch_size": 128, "lr": 1e-3}, "wrapnet": {"epochs": 10, "batch_size": 128, "lr": 5e-4}},
+}
+
+_FED = {
+    "smoke": {"rounds": 5, "bits": [8, 2]},
+    "laptop": {"rounds": 30, "bits": [8, 4, 2]},
+    "paper": {"rounds": 100, "bits": [8, 4, 2]},
+}
+
+# table -> the run methods whose metrics it shows (several tables share metric names)
+_TABLE_RUNS = {"quantization": ("ptq", "qat", "lsq"), "wrapnet": ("wrapnet",), "fedqat": ("fedavg",)}
+
+_RESOURCES = {
+    "smoke": Resources(threads=1, mem_mb=1500, runtime=5),
+    "laptop": Resources(threads=1, mem_mb=3000, runtime=20),
+    "paper": Resources(threads=8, mem_mb=16000, runtime=600, gpu=1),
+}
+_TIMING = {  # the ptq run times fp32 against int8 with every core of the job
+    "smoke": Resources(threads=1, mem_mb=1500, runtime=5),
+    "laptop": Resources(threads=2, mem_mb=3000, runtime=20),
+    "paper": Resources(threads=8, mem_mb=16000, runtime=120),
+}
+
+
+class QuantizationStudy(Study):
+    name = "quantization"
+    title = "Quantization: PTQ, QAT, LSQ, real int8, WrapNet accumulators, federated QAT"
+    citation = ("Ni et al., WrapNet: Neural Net Inference with Ultra-Low-Precision Arithmetic, ICLR 2021; "
+                "Esser et al., Learned Step Size Quantization, ICLR 2020; Jacob et al., CVPR 2018")
+    tables = (
+        TableSpec(
+            name="quantization",
+            title="Quantization of the baseline models: accuracy, size and real int8 speed",
+            metrics={"accuracy": "Test accuracy (%)", "size_kb": "Size (KiB)",
+                     "latency_b1_ms": "Latency b=1 (ms/img)", "latency_b64_ms": "Latency b=64 (ms/img)",
+                     "speedup_b1": "int8 speed-up b=1", "speedup_b64": "int8 speed-up b=64"},
+            decimals={"accuracy": 2, "size_kb": 1, "latency_b1_ms": 3, "latency_b64_ms": 4,
+                      "speedup_b1": 2, "speedup_b64": 2},
+            figures=(FigureSpec("accuracy-vs-size", x="size_kb", y="accuracy", hue="method", logx=True,
+                                title="Accuracy against model size"),),
+            caption="Settings wWaA-granularity[-calibration]: W weight bits (t ternary, b binary), A activation bits, "
+                    "per-tensor or per-channel weight scales, calibration mse unless named. ptq: calibration only "
+                    "(512 training images); qat: straight-through fine-tuning; lsq: learned step sizes (Esser et al. 2020). "
+                    "Fake-quantized rows give the packed size (weights at their bit width, fp32 scales and biases); "
+                    "fp32 and int8-kernel rows the serialized state dict. Latency only where a real kernel exists: "
+                    "torch.ao static int8 (convolutions) or dynamic int8 (Linear) against fp32 in channels_last, "
+                    "timed in turn in one process on this CPU; part of the Linear speed-up comes from the slow fp32 MKL path.",
+        ),
+        TableSpec(
+            name="wrapnet",
+            title="WrapNet: accuracy and overflow with b-bit accumulators",
+            metrics={"naive_wrap_acc": "Normal QAT, wrap (%)", "naive_clamp_acc": "Normal QAT, clamp(final sum) (%)",
+                     "wrapnet_acc": "WrapNet (%)", "naive_overflow_l1": "Overflow L1 (%)",
+                     "naive_overflow_l2": "Overflow L2 (%)", "naive_overflow_l3": "Overflow L3 (%)",
+                     "wrapnet_overflow_max": "WrapNet max overflow (%)", "safe_bits": "No-overflow width",
+                     "a2q_acc": "A2Q ref. (%)", "a2qplus_acc": "A2Q+ ref. (%)", "acc_bits": "Accumulator bits"},
+            rows=("dataset", "setting"),
+            decimals={"naive_overflow_l1": 3, "naive_overflow_l2": 3, "naive_overflow_l3": 3,
+                      "wrapnet_overflow_max": 3, "safe_bits": 0, "acc_bits": 0, "a2q_acc": 1, "a2qplus_acc": 1},
+            figures=(FigureSpec("naive-wrap", x="acc_bits", y="naive_wrap_acc", facet=None,
+                                title="Normally trained network, accumulator wraps around"),
+                     FigureSpec("wrapnet", x="acc_bits", y="wrapnet_acc", facet=None,
+                                title="WrapNet (cyclic activation, overflow penalty)")),
+            caption="Ternary weights (per-channel scale), 3-bit unsigned activations, 4-bit signed network input; "
+                    "integer sums computed exactly, then wrapped to b bits (two's complement) or clamped (clamp of the "
+                    "final sum, an approximation of a saturating accumulator). Overflow: % of outputs of each layer of "
+                    "the normally trained net whose exact sum does not fit in b bits. The cyclic activation's shape and "
+                    "the penalty are not transcribed from the paper (assumed). A2Q/A2Q+ rows: brevitas, CIFAR-10 "
+                    "ResNet-18, int4 weights, uint4 activations (float 95.0), a reference from the opposite approach "
+                    "(overflow avoided by L1-constrained weights), not a reproduction.",
+        ),
+        TableSpec(
+            name="fedqat",
+            title="Federated QAT: accuracy against broadcast bits (closest public work)",
+            metrics={"accuracy": "Test accuracy (%)", "broadcast_bits": "Broadcast bits",
+                     "downlink_mb": "Downlink total (MB)", "uplink_mb": "Uplink total (MB)"},
+            decimals={"accuracy": 2, "broadcast_bits": 0, "downlink_mb": 2, "uplink_mb": 2},
+            figures=(FigureSpec("accuracy-vs-downlink", x="downlink_mb", y="accuracy", hue="method", logx=True,
+                                title="FedAvg: accuracy against total downlink"),),
+            caption="FedAvg, 10 clients, MLP on digits trained from scratch. fp32: float broadcast; qat: the server keeps "
+                    "float weights, broadcasts them quantized to k bits (per-channel symmetric weights, fp32 biases and "
+                    "scales), clients train with weight fake quantization and upload float updates; posthoc: the fp32 "
+                    "model quantized to k bits after training (its downlink was fp32). iid or Dirichlet(0.3) label skew. "
+                    "Accuracy of the k-bit model. No paper exists for this chapter: not a reproduction.",
+        ),
+    )
+
+    def grid(self, scale: str, seeds: int) -> list[Run]:
+        return self._quantization_runs(scale, seeds) + self._wrapnet_runs(scale, seeds) + self._fed_runs(scale, seeds)
+
+    def _need(self, dataset: str, seed: int) -> str:
+        return f"baselines/{dataset}/{_BASELINE_MODEL[dataset]}/dense/seed{seed}"
+
+    def _quantization_runs(self, scale: str, seeds: int) -> list[Run]:
+        runs = []
+        for dataset, finetune in _FINETUNE[scale].items():
+            smoke = scale == "smoke"
+            per_method = {
+                "ptq": {"settings": _PTQ_SETTINGS[::3] if smoke else _PTQ_SETTINGS},
+                "qat": {"settings": ["w4a4-channel", "wta4-channel"] if smoke else _QAT_SETTINGS, **finetune},
+                "lsq": {"settings": ["w4a4-channel"] if smoke else _LSQ_SETTINGS, **finetune},
+            }
+            for method, params in per_method.items():
+                resources = _TIMING[scale] if method == "ptq" else _RESOURCES[scale]
+                for seed in range(seeds):
+                    runs.append(Run(self.name, dataset, method, "all", seed,
+                                    params={**params, "calibration_size": 512}, resources=resources,
+                                    eval_resources=resources, needs=(self._need(dataset, seed),)))
+        return runs
+
+    def _wrapnet_runs(self, scale: str, seeds: int) -> list[Run]:
+        plan = _WRAPNET[scale]
+        params = {"widths": plan["widths"], "act_bits": 3, "input_bits": 4, "knee": 0.5, "penalty": 1.0,
+                  "calibration_size": 512, "examples": plan["examples"],
+                  "naive": {**plan["naive"], "optimizer": "adam"},
+                  "wrapnet": {**plan["wrapnet"], "optimizer": "adam"}}
+        if "test_size" in plan:
+            params["test_size"] = plan["test_size"]
+        return [Run(self.name, plan["dataset"], "wrapnet", "all", seed, params=params, resources=_RESOURCES[scale],
+                    eval_resources=_RESOURCES[scale], needs=(self._need(plan["dataset"], seed),))
+                for seed in range(seeds)]
+
+    def _fed_runs(self, scale: str, seeds: int) -> list[Run]:
+        params = {"clients": 10, "local_epochs": 1, "batch_size": 32, "lr": 0.05, "hidden": [128, 64],
+                  "splits": {"iid": None, "dirichlet0.3": 0.3}, **_FED[scale]}
+        return [Run(self.name, "digits", "fedavg", "all", seed, params=params, resources=_RESOURCES[scale],
+                    eval_resources=_RESOURCES[scale]) for seed in range(seeds)]
+
+    def train(self, ctx: RunContext) -> dict:
+        from . import pipeline
+
+        if ctx.run.method == "ptq":
+            return {"note": "post-training quantization: calibration happens at evaluation"}
+        trainers = {"qat": pipeline.train_qat, "lsq": pipeline.train_qat, "wrapnet": pipeline.train_wrapnet,
+                    "fedavg": pipeline.train_fedavg}
+        return trainers[ctx.run.method](ctx)
+
+    def evaluate(self, ctx: RunContext) -> dict:
+        from . import pipeline
+
+        evaluators = {"ptq": pipeline.evaluate_ptq, "qat": pipeline.evaluate_qat, "lsq": pipeline.evaluate_qat,
+                      "wrapnet": pipeline.evaluate_wrapnet, "fedavg": pipeline.evaluate_fedavg}
+        return evaluators[ctx.run.method](ctx)
+
+    def summarize(self, spec: TableSpec, runs, scale: str, paper_numbers):
+        from .tables import explode
+
+        own = runs[runs["method"].isin(_TABLE_RUNS[spec.name])]
+        return super().summarize(spec, explode(own), scale, paper_numbers)
+
+    def wide(self, long, spec: TableSpec):
+        from .tables import drop_empty_columns
+
+        frame, sources = super().wide(long, spec)
+        return drop_empty_columns(frame), sources
+
+
+STUDY = QuantizationStudy()

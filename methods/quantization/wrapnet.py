@@ -1,0 +1,229 @@
+"""WrapNet: integer-exact layers with a b-bit accumulator, cyclic activation, overflow penalty.
+
+Ni, Chu, Castañeda, Chiang, Studer & Goldstein, "WrapNet: Neural Net Inference with Ultra-Low-Precision
+Arithmetic", ICLR 2021. Every layer computes the exact integer sum ``z = sum_i w_i a_i + b`` of ternary
+weights (Li & Liu 2016, per output channel) and low-bit activations (learned step sizes, Esser et al.
+2020), passes it through the accumulator (:mod:`.accumulator`: exact, wrap-around or clamp(final sum)),
+then rescales it by ``alpha * s`` to real units. A ReLU and the next layer's unsigned activation
+quantizer follow (the clamp at 0 is the ReLU).
+
+The cyclic activation (Section 3.1; its exact shape is not transcribed from the paper and is an
+assumption here) is the continuous, odd, 2^b-periodic triangle wave that is the identity on
+``[-c, c]`` and falls linearly to 0 at ``+-2^(b-1)``: ``f(z) = c (2^(b-1) - z) / (2^(b-1) - c)`` for
+``z > c``, with ``c = knee * 2^(b-1)``. Being periodic, ``f(wrap_b(z)) = f(z)``, so it makes the layer
+invariant to overflow. The overflow penalty (Section 3.2, also not transcribed) is
+``sum_layers mean(relu(|z| - c)) / 2^(b-1)`` on the exact sums.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from methods.core.errors import ConfigError
+
+from . import accumulator
+from .quantizers import grad_scale, ternarize
+
+
+class _RoundSTE(torch.autograd.Function):
+    """Exact ``round`` forward (integer values), identity backward (straight-through)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return torch.round(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class _TernarySTE(torch.autograd.Function):
+    """Ternary codes in {-1, 0, 1} forward; backward ``grad / alpha`` (since ``w ~ alpha * codes``)."""
+
+    @staticmethod
+    def forward(ctx, w):
+        codes, alpha = ternarize(w, per_channel=True)
+        ctx.save_for_backward(alpha)
+        return codes
+
+    @staticmethod
+    def backward(ctx, grad):
+        (alpha,) = ctx.saved_tensors
+        return grad / alpha
+
+
+@dataclass
+class AccumulatorSetting:
+    bits: int = 32
+    mode: str = "exact"  # exact | wrap | clamp
+    cyclic: bool = False
+    knee: float = 0.5
+
+
+def cyclic(z: torch.Tensor, bits: int, knee: float) -> torch.Tensor:
+    """The 2^b-periodic triangle wave described in the module docstring, applied to wrapped sums."""
+    if not 0 < knee < 1:
+        raise ConfigError("wrapnet.knee", knee, "in (0, 1)")
+    half = float(2 ** (bits - 1))
+    c = knee * half
+    if bits >= 25:  # float32 sums never reach the falling segments
+        return z
+    z = accumulator.wrap(z, bits)
+    down = c * (half - z.abs()) / (half - c) * torch.sign(z)
+    return torch.where(z.abs() <= c, z, down)
+
+
+class IntegerLayer(nn.Module):
+    """A Conv2d or Linear run as ternary-weight x low-bit-activation integer arithmetic.
+
+    The input is quantized with a learned step (signed narrow range for the network's input,
+    unsigned after a ReLU), the weights to ternary codes with a per-channel scale ``alpha``; the
+    exact integer sum plus the integer bias goes through the accumulator, and one accumulator unit is
+    worth ``alpha * step`` in real units.
+    """
+
+    def __init__(self, layer: nn.Conv2d | nn.Linear, act_bits: int, signed: bool):
+        super().__init__()
+        self.layer = layer
+        self.signed = signed
+        self.qp = 2 ** (act_bits - 1) - 1 if signed else 2**act_bits - 1
+        self.qn = self.qp if signed else 0
+        self.step = nn.Parameter(torch.tensor(float("nan")))
+        self.accumulator = AccumulatorSetting()
+        self.exact: torch.Tensor | None = None  # the last exact sums, kept while recording
+        self.recording = False
+        self.penalty = torch.zeros(())
+
+    @property
+    def fan_in(self) -> int:
+        return self.layer.weight[0].numel()
+
+    def init_step(self, a: torch.Tensor) -> None:
+        """LSQ initialization from a batch of float inputs: ``2 mean|a| / sqrt(Q_P)``."""
+        with torch.no_grad():
+            self.step.fill_(float(2 * a.abs().mean() / self.qp**0.5))
+
+    def _sum(self, a_int: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.layer, nn.Conv2d):
+            return self.layer._conv_forward(a_int, codes, None)
+        return F.linear(a_int, codes)
+
+    def forward(self, a: torch.Tensor) -> torch.Tensor:
+        if torch.isnan(self.step):
+            raise RuntimeError("integer layers need init_integer_steps(model, x) before the first forward pass")
+        setting = self.accumulator
+        step = grad_scale(self.step, 1.0 / (a[0].numel() * self.qp) ** 0.5)
+        a_int = _RoundSTE.apply(torch.clamp(a / step, -self.qn, self.qp))
+        w = self.layer.weight
+        codes = _TernarySTE.apply(w)
+        _, alpha = ternarize(w.detach(), per_channel=True)
+        unit = alpha.reshape(-1) * step  # real value of one accumulator unit, per output channel
+        bias = self.layer.bias if self.layer.bias is not None else torch.zeros_like(unit)
+        b_int = _RoundSTE.apply(bias / unit)
+        accumulator.check_float_exact(self.fan_in, 1, self.qp, int(b_int.detach().abs().max()))
+        shape = (1, -1) + (1,) * (a.dim() - 2)
+        exact = self._sum(a_int, codes) + b_int.reshape(shape)
+        if self.recording:
+            self.exact = exact.detach()
+        half = float(2 ** (setting.bits - 1))
+        z = accumulator.accumulate(exact, setting.bits, setting.mode)
+        self.penalty = exact.new_zeros(())
+        if setting.cyclic:
+            self.penalty = F.relu(exact.abs() - setting.knee * half).mean() / half
+            z = cyclic(z, setting.bits, setting.knee)
+        return z * unit.reshape(shape)
+
+
+def to_integer(model: nn.Module, act_bits: int = 3, input_bits: int = 4) -> nn.Module:
+    """A BN-folded copy of ``model`` whose Conv2d/Linear layers are :class:`IntegerLayer` s (the first
+    one quantizes the signed network input to ``input_bits``, the others post-ReLU inputs to ``act_bits``)."""
+    from .qmodules import fold_batchnorm
+
+    if act_bits not in range(2, 9) or input_bits not in range(2, 9):
+        raise ConfigError("wrapnet.act_bits/input_bits", (act_bits, input_bits), "integers in [2, 8]")
+    integer = fold_batchnorm(model)
+    first = True
+    for parent in list(integer.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, (nn.Conv2d, nn.Linear)):
+                setattr(parent, name, IntegerLayer(child, input_bits if first else act_bits, signed=first))
+                first = False
+    if first:
+        raise ConfigError("wrapnet.model", type(model).__name__, "a model with Conv2d or Linear layers")
+    return integer
+
+
+def integer_layers(model: nn.Module) -> list[IntegerLayer]:
+    return [m for m in model.modules() if isinstance(m, IntegerLayer)]
+
+
+def init_integer_steps(model: nn.Module, x: torch.Tensor) -> None:
+    """Initialize every layer's input step from the float activations the batch ``x`` produces."""
+    layers = integer_layers(model)
+    hooks = [layer.register_forward_pre_hook(lambda mod, args: mod.init_step(args[0])) for layer in layers]
+    for layer in layers:  # a provisional step so that the forward pass can run
+        with torch.no_grad():
+            layer.step.fill_(1.0)
+    saved = [layer.accumulator for layer in layers]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+        for layer, setting in zip(layers, saved):
+            layer.accumulator = setting
+
+
+def set_accumulator(model: nn.Module, bits: int, mode: str, cyclic_activation: bool = False, knee: float = 0.5) -> None:
+    """Give every integer layer a ``bits``-wide accumulator in ``mode`` (checked against its operands)."""
+    for layer in integer_layers(model):
+        accumulator.check_operands(bits, 1, layer.qp)
+        layer.accumulator = AccumulatorSetting(bits, mode, cyclic_activation, knee)
+
+
+def safe_width(model: nn.Module) -> int:
+    """The narrowest accumulator that no layer of ``model`` can overflow (worst-case bound, bias ignored)."""
+    return max(accumulator.safe_bits(layer.fan_in, 1, layer.qp) for layer in integer_layers(model))
+
+
+def overflow_rates(model: nn.Module, x: torch.Tensor, bits: int, batch_size: int = 1024) -> list[float]:
+    """Per-layer fraction of outputs whose exact sum does not fit in ``bits`` (on inputs ``x``)."""
+    model.eval()
+    layers = integer_layers(model)
+    counts, totals = [0] * len(layers), [0] * len(layers)
+    for layer in layers:
+        layer.recording = True
+    try:
+        with torch.no_grad():
+            for start in range(0, len(x), batch_size):
+                model(x[start:start + batch_size])
+                for i, layer in enumerate(layers):
+                    counts[i] += int(accumulator.overflows(layer.exact, bits).sum())
+                    totals[i] += layer.exact.numel()
+    finally:
+        for layer in layers:
+            layer.recording, layer.exact = False, None
+    return [c / t for c, t in zip(counts, totals)]
+
+
+def wrapnet_loss(penalty_weight: float):
+    """Cross-entropy plus ``penalty_weight`` times the model's overflow penalty (for ``train_classifier``)."""
+
+    def loss(model: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        logits = F.cross_entropy(model(xb), yb)
+        return logits + penalty_weight * sum(layer.penalty for layer in integer_layers(model))
+
+    return loss
+
+
+def as_wrapnet(naive: nn.Module, bits: int, knee: float) -> nn.Module:
+    """A copy of a normally trained integer model that wraps at ``bits`` with the cyclic activation."""
+    model = copy.deepcopy(naive)
+    set_accumulator(model, bits, "wrap", cyclic_activation=True, knee=knee)
+    return model

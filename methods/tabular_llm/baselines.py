@@ -1,0 +1,140 @@
+"""Classical baselines and the heads of the embedding baselines.
+
+Classical models see the typed, imputed table: logistic regression, the MLP and the random forest
+get standardized numbers, one-hot categories (vocabulary from the training rows; unseen values
+are all-zero) and 0/1 binaries; HistGradientBoosting gets ordinal categories through its native
+categorical support. The embedding baselines put logistic regression or the same MLP on the LM
+features (standardized). Every preprocessing step is fitted on the training rows only; the MLP
+stops early on the protocol's validation rows, like the TDT model.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from methods.core.errors import TrainingDiverged
+from methods.core.seeding import derive_seed
+
+from .preprocess import Typed
+
+
+def onehot_features(typed: Typed, train: np.ndarray) -> np.ndarray:
+    """[standardized numbers | one-hot categories | binaries] for every row (float32)."""
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    parts = []
+    if typed.num.shape[1]:
+        parts.append(StandardScaler().fit(typed.num[train]).transform(typed.num))
+    if typed.cat.shape[1]:
+        encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False).fit(typed.cat[train])
+        parts.append(encoder.transform(typed.cat))
+    if typed.bin.shape[1]:
+        parts.append(typed.bin)
+    return np.concatenate(parts, 1).astype(np.float32)
+
+
+def ordinal_features(typed: Typed, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[numbers | category codes (unseen = NaN, i.e. missing) | binaries] and the categorical mask."""
+    from sklearn.preprocessing import OrdinalEncoder
+
+    parts, mask = [typed.num], [np.zeros(typed.num.shape[1], bool)]
+    if typed.cat.shape[1]:
+        encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan).fit(typed.cat[train])
+        parts.append(encoder.transform(typed.cat))
+        mask.append(np.ones(typed.cat.shape[1], bool))
+    parts.append(typed.bin)
+    mask.append(np.zeros(typed.bin.shape[1], bool))
+    return np.concatenate(parts, 1).astype(np.float32), np.concatenate(mask)
+
+
+def standardized(x: np.ndarray, train: np.ndarray) -> np.ndarray:
+    mean, std = x[train].mean(0), x[train].std(0)
+    return ((x - mean) / np.where(std > 1e-8, std, 1.0)).astype(np.float32)
+
+
+def logreg(x, y, train, val, seed: int, params: dict):
+    """L2 logistic regression; the inverse strength C is picked from ``params["C_grid"]`` by
+    validation log-loss, then the model is refitted with it on the training rows."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss
+
+    best = None
+    for c in params["C_grid"]:
+        model = LogisticRegression(C=float(c), max_iter=5000, random_state=seed).fit(x[train], y[train])
+        loss = log_loss(y[val], model.predict_proba(x[val]), labels=model.classes_)
+        if best is None or loss < best[0]:
+            best = (loss, model)
+    return best[1]
+
+
+def random_forest(x, y, train, seed: int, params: dict, threads: int):
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(n_estimators=int(params["trees"]), random_state=seed, n_jobs=threads).fit(
+        x[train], y[train])
+
+
+def hist_gb(x, mask, y, train, seed: int, params: dict):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(max_iter=int(params["gb_iterations"]), categorical_features=mask,
+                                          random_state=seed).fit(x[train], y[train])
+
+
+class TorchMLP:
+    """An MLP (:class:`methods.models.mlp.MLP`) trained with Adam, early-stopped on validation loss."""
+
+    def __init__(self, hidden: tuple[int, ...], lr: float, weight_decay: float, epochs: int, patience: int,
+                 batch_size: int):
+        self.hidden, self.lr, self.weight_decay = hidden, lr, weight_decay
+        self.epochs, self.patience, self.batch_size = epochs, patience, batch_size
+
+    def fit(self, x: np.ndarray, y: np.ndarray, train: np.ndarray, val: np.ndarray, seed: int, run: str):
+        import torch
+        import torch.nn.functional as F
+
+        from methods.models.mlp import MLP
+
+        torch.manual_seed(derive_seed(seed, "mlp"))
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y).long()
+        self.model = MLP(x.shape[1], self.hidden, int(y.max()) + 1)
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        best, best_state, bad, step = float("inf"), copy.deepcopy(self.model.state_dict()), 0, 0
+        for epoch in range(self.epochs):
+            self.model.train()
+            order = torch.randperm(len(train), generator=torch.Generator().manual_seed(derive_seed(seed, epoch)))
+            for i in range(0, len(train), self.batch_size):
+                index = torch.from_numpy(train)[order[i:i + self.batch_size]]
+                loss = F.cross_entropy(self.model(xt[index]), yt[index])
+                if not torch.isfinite(loss):
+                    raise TrainingDiverged(run, step, float(loss))
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                step += 1
+            self.model.eval()
+            with torch.no_grad():
+                val_loss = float(F.cross_entropy(self.model(xt[val]), yt[val]))
+            if val_loss < best - 1e-4:
+                best, best_state, bad = val_loss, copy.deepcopy(self.model.state_dict()), 0
+            else:
+                bad += 1
+                if bad >= self.patience:
+                    break
+        self.model.load_state_dict(best_state)
+        self.epochs_run = epoch + 1
+        return self
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        import torch
+
+        self.model.eval()
+        with torch.no_grad():
+            return torch.softmax(self.model(torch.from_numpy(x)), -1).numpy()
+
+
+def mlp(params: dict) -> TorchMLP:
+    return TorchMLP(tuple(params["mlp_hidden"]), float(params["mlp_lr"]), float(params.get("mlp_weight_decay", 1e-4)),
+                    int(params["mlp_epochs"]), int(params["mlp_patience"]), int(params["mlp_batch_size"]))

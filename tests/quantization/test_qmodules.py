@@ -1,0 +1,65 @@
+import pytest
+import torch
+
+from methods.core.errors import ConfigError
+from methods.models.small_cnn import SmallCNN
+from methods.models.training import TrainConfig, accuracy, train_classifier
+from methods.quantization.qmodules import QuantConfig, fold_batchnorm, packed_size_bytes, quantize_model
+
+
+def test_setting_names_parse():
+    config = QuantConfig.parse("wta4-channel-percentile")
+    assert config.weight.bits == "ternary" and config.weight.per_channel
+    assert config.activation.bits == 4 and not config.activation.symmetric
+    assert config.activation.calibration == "percentile"
+    assert QuantConfig.parse("w8a8-tensor").weight.calibration == "mse"
+
+
+@pytest.mark.parametrize("setting", ["w8a8", "w5a8-layer", "w1a8-tensor", "w8a9-tensor"])
+def test_bad_settings_name_the_setting(setting):
+    with pytest.raises(ConfigError, match="quantization"):
+        QuantConfig.parse(setting)
+
+
+def test_batchnorm_folding_keeps_the_outputs():
+    torch.manual_seed(0)
+    model = SmallCNN(1, 10, (4, 8), 12).train()
+    x = torch.randn(32, 1, 12, 12)
+    model(x)  # update the running statistics
+    model.eval()
+    folded = fold_batchnorm(model)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert torch.allclose(folded(x), model(x), atol=1e-5)
+
+
+def test_w8a8_ptq_is_within_one_point_and_w2a2_is_worse(float_mlp, digits):
+    x, _, xt, yt = digits
+    reference = accuracy(float_mlp, xt, yt)
+    w8 = accuracy(quantize_model(float_mlp, QuantConfig.parse("w8a8-channel"), "ptq", x[:512]), xt, yt)
+    w2 = accuracy(quantize_model(float_mlp, QuantConfig.parse("w2a2-tensor-minmax"), "ptq", x[:512]), xt, yt)
+    assert abs(w8 - reference) <= 1.0
+    assert w2 < w8 - 5
+
+
+def test_qat_recovers_accuracy_lost_by_ternary_ptq(float_mlp, digits):
+    x, y, xt, yt = digits
+    config = QuantConfig.parse("wta4-channel")
+    ptq = accuracy(quantize_model(float_mlp, config, "ptq", x[:512]), xt, yt)
+    for mode in ("qat", "lsq"):
+        model = quantize_model(float_mlp, config, mode, x[:512])
+        train_classifier(model, x, y, TrainConfig(epochs=3, batch_size=64, lr=1e-3, optimizer="adam"), seed=0,
+                         run_name=mode)
+        assert accuracy(model, xt, yt) > ptq
+
+
+def test_packed_size_counts_bits_per_weight(float_mlp, digits):
+    x = digits[0][:64]
+    size8 = packed_size_bytes(quantize_model(float_mlp, QuantConfig.parse("w8a8-tensor"), "ptq", x))
+    size2 = packed_size_bytes(quantize_model(float_mlp, QuantConfig.parse("wta8-tensor"), "ptq", x))
+    weights = sum(p.numel() for n, p in float_mlp.named_parameters() if n.endswith("weight"))
+    assert size8 - size2 == pytest.approx(weights * 6 / 8)
+
+
+def test_empty_calibration_set_is_an_error(float_mlp):
+    with pytest.raises(ConfigError, match="calibration_set"):
+        quantize_model(float_mlp, QuantConfig.parse("w8a8-tensor"), "ptq", torch.empty(0, 64))

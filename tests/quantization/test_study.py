@@ -1,0 +1,40 @@
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from methods.core.plan import build_plan
+from methods.quantization.study import STUDY
+from methods.quantization.tables import explode, key
+
+
+def test_study_module_does_not_import_torch():
+    code = "import sys, methods.quantization.study; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("scale", ["smoke", "laptop", "paper"])
+def test_grid_plans_with_baselines_as_needs(scale):
+    plan = build_plan({"scale": scale, "download": scale == "paper",
+                       "studies": {"quantization": {"enabled": True}}})
+    ours = [r for r in plan.runs.values() if r.study == "quantization"]
+    assert ours and all(need in plan.runs for r in ours for need in r.needs)
+    assert {t.spec.name for t in plan.tables} == {"quantization", "wrapnet", "fedqat"}
+    if scale == "paper":
+        assert any(r.resources.gpu for r in ours)
+
+
+def test_packed_metric_keys_become_rows():
+    runs = pd.DataFrame({"metric": [key("accuracy", "ptq", "w4a4-tensor"), "plain"],
+                         "method": ["ptq", "ptq"], "setting": ["all", "all"]})
+    out = explode(runs)
+    assert out["metric"].tolist() == ["accuracy", "plain"]
+    assert out["setting"].tolist() == ["w4a4-tensor", "all"]
+    with pytest.raises(ValueError):
+        key("a|b", "m", "s")
+
+
+def test_every_table_metric_is_titled():
+    for spec in STUDY.tables:
+        assert all(spec.metrics.values())

@@ -1,0 +1,46 @@
+"""Per-method rows out of family runs, and average ranks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from methods.tabular_llm.report import average_ranks, per_method, summarize
+from methods.tabular_llm.study import STUDY
+
+
+def _runs():
+    rows = []
+    for dataset, values in {"d1": {"a": 0.9, "b": 0.8, "c": 0.8}, "d2": {"a": 0.7, "b": 0.9, "c": 0.6}}.items():
+        for seed in (0, 1):
+            for method, v in values.items():
+                family = "f1" if method != "c" else "f2"
+                rows.append({"study": "tabular_llm", "dataset": dataset, "method": family, "setting": "default",
+                             "seed": seed, "metric": f"{method}.score", "value": v + 0.01 * seed, "sample": -1,
+                             "commit": "abc", "dirty": False})
+                rows.append({**rows[-1], "metric": f"{method}.fit_s", "value": 1.0})
+    rows.append({**rows[-1], "method": "embed", "metric": "rows", "value": 5.0})
+    return pd.DataFrame(rows)
+
+
+def test_family_rows_become_method_rows_with_ranks():
+    split = per_method(_runs())
+    assert set(split["method"]) == {"a", "b", "c"} and set(split["metric"]) == {"score", "fit_s"}
+    spec = STUDY.table("tabular_llm")
+    empty = pd.DataFrame(columns=["table", "dataset", "method", "setting", "metric", "value", "source",
+                                  "source_kind", "status", "note"])
+    long = summarize("tabular_llm", spec, _runs(), "smoke", empty)
+    ranks = long[long["metric"] == "rank"].set_index("method")["mean"]
+    assert ranks["a"] == 1.5 and ranks["b"] == 1.75 and ranks["c"] == 2.75  # ties share the mean rank
+    score = long[(long["metric"] == "score") & (long["dataset"] == "d1") & (long["method"] == "a")].iloc[0]
+    assert np.isclose(score["mean"], 0.905) and score["n"] == 2
+    frame, _ = STUDY.wide(long, spec)
+    assert list(frame["dataset"])[:2] == ["d1", "d2"] and "average rank" in frame["dataset"].iloc[2]
+
+
+def test_average_ranks_skip_datasets_missing_a_method():
+    long = pd.DataFrame({"dataset": ["d1", "d1", "d2"], "method": ["a", "b", "a"], "metric": "score",
+                         "mean": [0.9, 0.8, 0.5], "n": 3})
+    ranks = average_ranks(long)
+    assert ranks.set_index("method")["rank"].to_dict() == {"a": 1.0, "b": 2.0}
+    assert set(ranks["datasets"]) == {1}
