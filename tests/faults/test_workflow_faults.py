@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import copy_workflow, snakemake
+from workflowkit import copy_workflow, snakemake
 
 pytestmark = pytest.mark.slow
 KILLS = int(os.environ.get("EFFREPRO_KILLS", "3"))

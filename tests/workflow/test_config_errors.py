@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from conftest import snakemake
+from workflowkit import snakemake
 
 CASES = {
     "wrong type": ({"seeds": "three"}, "'three' is not of type"),

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import copy_workflow, snakemake
+from workflowkit import copy_workflow, snakemake
 
 
 def _slurm_up() -> bool:

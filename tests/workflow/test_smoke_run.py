@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import pytest
 
-from conftest import copy_workflow, snakemake
+from workflowkit import copy_workflow, snakemake
 
 pytestmark = pytest.mark.slow
 LONG_COLUMNS = {"study", "table", "dataset", "method", "setting", "metric", "mean", "ci95_low", "ci95_high", "n",
@@ -75,7 +75,15 @@ def test_html_report_is_built(smoke):
 
 
 def test_more_seeds_only_adds_the_new_runs(smoke):
+    import yaml
+
+    from methods.core.plan import build_plan
+
+    config = yaml.safe_load((smoke / "config" / "config.yaml").read_text())
+    before = set(build_plan({**config, "scale": "smoke"}).runs)
+    after = set(build_plan({**config, "scale": "smoke", "seeds": 3}).runs)
     result = snakemake(smoke, "-n", "--config", "scale=smoke", "seeds=3")
     assert result.returncode == 0, result.stdout[-3000:]
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, flags=re.M))
-    assert jobs["train"] == "2" and jobs["evaluate"] == "2"  # seed2 of both runs; seeds 0-1 kept
+    assert before < after
+    assert int(jobs["train"]) == len(after - before)  # only the new seeds' runs; finished runs are kept

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, snakemake
+from workflowkit import ROOT, snakemake
 
 
 def test_snakemake_lint_is_clean(workflow_dir):
