@@ -100,7 +100,6 @@ class MetaLearningStudy(Study):
     title = "Data augmentation for meta-learning (Meta-MaxUp)"
     citation = ("Ni, Goldblum, Sharaf, Kong & Goldstein, Data Augmentation for Meta-Learning, ICML 2021 "
                 "(PMLR 139:8152-8161)")
-    seeds = {"smoke": 1, "laptop": 3, "paper": 3}
     tables = (
         TableSpec(
             name="meta_maxup",

@@ -106,8 +106,6 @@ _TABLE_OF_RUN_METHOD = {"unstructured": "pruning", "channel": "structured", "one
 
 class PruningStudy(Study):
     name = "pruning"
-    # one seed at smoke scale keeps the whole-suite CI run within its 3-minute budget
-    seeds = {"smoke": 1, "laptop": 3, "paper": 3}
     title = "Pruning: ShrinkBench baselines, channel pruning, Bonsai"
     citation = ("Blalock et al., What is the State of Neural Network Pruning?, MLSys 2020; Fang et al., DepGraph, "
                 "CVPR 2023; Dery et al., Everybody Prune Now, arXiv 2402.05406")

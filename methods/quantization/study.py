@@ -71,8 +71,6 @@ _TIMING = {  # the ptq run times fp32 against int8 with every core of the job
 
 class QuantizationStudy(Study):
     name = "quantization"
-    # one seed at smoke scale keeps the whole-suite CI run within its 3-minute budget
-    seeds = {"smoke": 1, "laptop": 3, "paper": 3}
     title = "Quantization: PTQ, QAT, LSQ, real int8, WrapNet accumulators, federated QAT"
     citation = ("Ni et al., WrapNet: Neural Net Inference with Ultra-Low-Precision Arithmetic, ICLR 2021; "
                 "Esser et al., Learned Step Size Quantization, ICLR 2020; Jacob et al., CVPR 2018")

@@ -88,8 +88,6 @@ def _caption() -> str:
 
 class TabularLLMStudy(Study):
     name = "tabular_llm"
-    # one seed at smoke scale keeps the whole-suite CI run within its 3-minute budget
-    seeds = {"smoke": 1, "laptop": 3, "paper": 3}
     title = "Language-model embeddings for tabular classification (TDTransformer)"
     citation = ("Huang, Srinivas, Samulowitz, D'Souza, Aggarwal, Chen & Gao, Language Models Are Good Tabular "
                 "Learners, TMLR 2025")
