@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -22,14 +23,15 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from workflowkit import copy_workflow, snakemake  # noqa: E402  (the tests' throw-away workflow copy)
+
 LEVELS = 8  # fetch -> prepare -> train -> evaluate -> collect -> table -> figure -> index
 POLLING = ["--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "1", "--latency-wait", "5"]
 
 
 def _workflow(target: Path) -> Path:
-    for name in ("Snakefile", "workflow", "config", "profiles", "envs"):
-        source = ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, target / name)
+    copy_workflow(target)
     config = yaml.safe_load((target / "config" / "config.yaml").read_text())
     config["studies"] = {"baselines": {"enabled": True, "datasets": [], "methods": [], "seeds": None}}
     (target / "config" / "config.yaml").write_text(yaml.safe_dump(config))
@@ -38,9 +40,9 @@ def _workflow(target: Path) -> Path:
 
 def _timed(cwd: Path, *args: str) -> float:
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True)
+    result = snakemake(cwd, *args, timeout=1800)
     if result.returncode:
-        raise SystemExit(result.stdout[-3000:] + result.stderr[-3000:])
+        raise SystemExit(result.stdout[-3000:])
     return time.perf_counter() - start
 
 
@@ -52,7 +54,9 @@ def main() -> None:
         slurm = _timed(_workflow(Path(tmp) / "slurm"), "--workflow-profile", "profiles/slurm", *POLLING,
                        "--config", "scale=smoke")
     per_level = (slurm - local) / LEVELS
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "commit": commit, "cores": os.cpu_count(), "load_average_1min": os.getloadavg()[0],
               "local_s": round(local, 1), "slurm_s": round(slurm, 1), "levels": LEVELS,
               "overhead_per_level_s": round(per_level, 1), "target_s": 15, "met": per_level <= 15}
     out = ROOT / "benchmarks" / "results" / "slurm_overhead.json"
