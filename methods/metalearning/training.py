@@ -5,8 +5,10 @@ Nesterov, weight decay 5e-4, the LR multiplied by 1, 0.06, 0.012, 0.0024 over th
 5/6 and the rest of training (epochs 20/40/50/60 of 60). Three random streams are kept apart, unlike
 the official loader that re-seeds everything per epoch: episodes (a torch generator), augmentation
 parameters (a numpy generator) and model noise (torch's global generator: DropBlock, init).
-Checkpoints (model, head, optimizer and all three stream states) are written atomically every
-``checkpoint_every`` episodes; a restarted job resumes exactly where it stopped.
+Checkpoints (model, head, optimizer, all three stream states, history and best-validation weights)
+are written atomically every ``checkpoint_every`` episodes and, on SIGTERM, after the current step
+(then :class:`Preempted` is raised); a restarted job resumes exactly where it stopped. They hold only
+tensors and plain containers and load with ``torch.load(weights_only=True)``.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from methods.core.atomic import atomic_path
+from methods.core.checkpoint import load as load_checkpoint
+from methods.core.checkpoint import save as save_checkpoint
 from methods.core.errors import ConfigError, TrainingDiverged
+from methods.core.preemption import Preempted, Preemption
 from methods.core.seeding import derive_seed
 
 from . import recipes
@@ -101,7 +105,8 @@ def train_episodic(backbone: nn.Module, head: nn.Module, pool: ClassPool, config
 
     With ``validate_every`` and a ``val_pool``, the model is validated on the same fixed episodes
     every ``validate_every`` episodes and the best-validation weights are restored at the end
-    (the official code keeps its best-validation checkpoint).
+    (the official code keeps its best-validation checkpoint). On SIGTERM a checkpoint is written
+    after the current step and :class:`Preempted` is raised; resuming gives the uninterrupted result.
     """
     log = log or logging.getLogger(__name__)
     extra = config.n_way if recipes.needs_extra_classes([config.augment, *config.maxup_pool]) else 0
@@ -112,8 +117,8 @@ def train_episodic(backbone: nn.Module, head: nn.Module, pool: ClassPool, config
                                 weight_decay=config.weight_decay, nesterov=True)
     start, history = 0, {"loss": [], "accuracy": [], "val": []}
     best = None
-    if checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=False)
+    state = load_checkpoint(checkpoint)
+    if state is not None:
         backbone.load_state_dict(state["backbone"])
         head.load_state_dict(state["head"])
         optimizer.load_state_dict(state["optimizer"])
@@ -128,35 +133,39 @@ def train_episodic(backbone: nn.Module, head: nn.Module, pool: ClassPool, config
     batch = config.episodes_per_step
     validate = bool(config.validate_every and val_pool is not None and config.val_episodes)
     val_seed = derive_seed(seed, "validation")
-    for step in range(start, config.episodes, batch):
-        for group in optimizer.param_groups:
-            group["lr"] = config.lr * config.lr_factor(step)
-        optimizer.zero_grad(set_to_none=True)
-        for _ in range(batch):
-            episode = sampler.sample(episodes)
-            if config.uses_maxup:
-                loss, logits = meta_maxup_loss(backbone, head, episode, config.maxup_pool, config.maxup_m, augment_rng)
-            else:
-                loss, logits = recipe_loss(backbone, head, episode, config.augment, augment_rng)
-            if not math.isfinite(loss.item()):
-                raise TrainingDiverged(run_id, step, loss.item())
-            (loss / batch).backward()
-            history["loss"].append(loss.item())
-            history["accuracy"].append((logits.argmax(1) == episode.query_labels).float().mean().item())
-        optimizer.step()
-        done = step + batch
-        if validate and done % config.validate_every == 0:
-            accuracy = _validate(backbone, head, val_pool, config, val_seed)
-            history["val"].append((done, accuracy))
-            if best is None or accuracy > best["accuracy"]:
-                best = {"accuracy": accuracy, "episode": done, **_state(backbone, head)}
-            log.info("%s: episode %d validation accuracy %.2f", run_id, done, accuracy)
-        if done % config.checkpoint_every == 0 and done < config.episodes:
-            with atomic_path(checkpoint) as tmp:
-                torch.save({"backbone": backbone.state_dict(), "head": head.state_dict(),
-                            "optimizer": optimizer.state_dict(), "episodes": episodes.get_state(),
-                            "augment": augment_rng.bit_generator.state, "torch": torch.get_rng_state(),
-                            "step": done, "history": history, "best": best}, tmp)
+    with Preemption() as preemption:
+        for step in range(start, config.episodes, batch):
+            for group in optimizer.param_groups:
+                group["lr"] = config.lr * config.lr_factor(step)
+            optimizer.zero_grad(set_to_none=True)
+            for _ in range(batch):
+                episode = sampler.sample(episodes)
+                if config.uses_maxup:
+                    loss, logits = meta_maxup_loss(backbone, head, episode, config.maxup_pool, config.maxup_m,
+                                                   augment_rng)
+                else:
+                    loss, logits = recipe_loss(backbone, head, episode, config.augment, augment_rng)
+                if not math.isfinite(loss.item()):
+                    raise TrainingDiverged(run_id, step, loss.item())
+                (loss / batch).backward()
+                history["loss"].append(loss.item())
+                history["accuracy"].append((logits.argmax(1) == episode.query_labels).float().mean().item())
+            optimizer.step()
+            done = step + batch
+            if validate and done % config.validate_every == 0:
+                accuracy = _validate(backbone, head, val_pool, config, val_seed)
+                history["val"].append((done, accuracy))
+                if best is None or accuracy > best["accuracy"]:
+                    best = {"accuracy": accuracy, "episode": done, **_state(backbone, head)}
+                log.info("%s: episode %d validation accuracy %.2f", run_id, done, accuracy)
+            if done < config.episodes and (done % config.checkpoint_every == 0 or preemption.requested):
+                save_checkpoint(checkpoint, {
+                    "backbone": backbone.state_dict(), "head": head.state_dict(),
+                    "optimizer": optimizer.state_dict(), "episodes": episodes.get_state(),
+                    "augment": augment_rng.bit_generator.state, "torch": torch.get_rng_state(),
+                    "step": done, "history": history, "best": best})
+                if preemption.requested:
+                    raise Preempted(run_id, done)
     if best is not None:
         backbone.load_state_dict(best["backbone"])
         head.load_state_dict(best["head"])

@@ -19,8 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.core.atomic import atomic_path
+from methods.core.checkpoint import load as load_checkpoint
+from methods.core.checkpoint import save as save_checkpoint
 from methods.core.errors import ConfigError, TrainingDiverged
+from methods.core.preemption import Preempted, Preemption
 from methods.core.seeding import derive_seed
 
 from .quantizers import calibrate, fake_quantize, qrange, quantize_dequantize
@@ -146,36 +148,42 @@ def fedavg(model: nn.Module, x: torch.Tensor, y: torch.Tensor, parts: list[np.nd
 
     Every round the server broadcasts its weights quantized to ``cfg.bits``; each client trains the
     received model (with weight QAT when ``cfg.qat``) and uploads its float update (trained weights
-    minus the broadcast); the server adds the size-weighted mean update to its float weights. Round ``r``, client ``c`` uses the seed ``(seed, r, c)``, and the
-    server state is checkpointed atomically every ``checkpoint_every`` rounds, so resuming is exact.
+    minus the broadcast); the server adds the size-weighted mean update to its float weights. Round
+    ``r``, client ``c`` uses the seed ``(seed, r, c)``, and the server state is checkpointed
+    atomically every ``checkpoint_every`` rounds and, on SIGTERM, at the end of the current round
+    (then :class:`Preempted` is raised), so resuming is exact.
     """
     names = _weight_params(model)
     sizes = np.array([len(p) for p in parts], dtype=float)
     if (sizes == 0).all():
         raise ConfigError("fedqat.clients", cfg.clients, "clients holding at least one example")
     start_round = 0
-    if checkpoint is not None and checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=True)
+    state = load_checkpoint(checkpoint)
+    if state is not None:
         model.load_state_dict(state["model"])
         start_round = int(state["round"])
-    for rnd in range(start_round, cfg.rounds):
-        sent = quantize_state(model.state_dict(), names, cfg.bits)
-        server = model.state_dict()
-        update = {k: torch.zeros_like(v, dtype=torch.float32) for k, v in sent.items()}
-        for client, part in enumerate(parts):
-            if len(part) == 0:
-                continue
-            local = copy.deepcopy(model)
-            local.load_state_dict(sent)
-            index = torch.from_numpy(part)
-            _local_train(local, x[index], y[index], cfg, derive_seed(seed, rnd, client), run_name)
-            for k, v in local.state_dict().items():
-                update[k] += (v.float() - sent[k].float()) * (len(part) / sizes.sum())
-        # the server applies the averaged client updates to its float weights (not to the broadcast)
-        model.load_state_dict({k: (server[k].float() + update[k]).to(server[k].dtype) for k in server})
-        if checkpoint is not None and (rnd + 1) % cfg.checkpoint_every == 0:
-            with atomic_path(checkpoint) as tmp:
-                torch.save({"model": model.state_dict(), "round": rnd + 1}, tmp)
+    with Preemption() as preemption:
+        for rnd in range(start_round, cfg.rounds):
+            sent = quantize_state(model.state_dict(), names, cfg.bits)
+            server = model.state_dict()
+            update = {k: torch.zeros_like(v, dtype=torch.float32) for k, v in sent.items()}
+            for client, part in enumerate(parts):
+                if len(part) == 0:
+                    continue
+                local = copy.deepcopy(model)
+                local.load_state_dict(sent)
+                index = torch.from_numpy(part)
+                _local_train(local, x[index], y[index], cfg, derive_seed(seed, rnd, client), run_name)
+                for k, v in local.state_dict().items():
+                    update[k] += (v.float() - sent[k].float()) * (len(part) / sizes.sum())
+            # the server applies the averaged client updates to its float weights (not to the broadcast)
+            model.load_state_dict({k: (server[k].float() + update[k]).to(server[k].dtype) for k in server})
+            done = rnd + 1
+            stop = preemption.requested and done < cfg.rounds
+            if checkpoint is not None and (done % cfg.checkpoint_every == 0 or stop):
+                save_checkpoint(checkpoint, {"model": model.state_dict(), "round": done})
+            if stop:
+                raise Preempted(run_name, done)
     per_round = broadcast_bits(model, cfg.bits) * cfg.clients
     uplink = broadcast_bits(model, 32) * cfg.clients
     return {"downlink_bits": per_round * cfg.rounds, "uplink_bits": uplink * cfg.rounds}

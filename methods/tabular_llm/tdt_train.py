@@ -7,8 +7,10 @@ contrastive learning (VPCL, Wang & Sun 2022, Sec. 2.3) in its self-supervised fo
 each row, each keeping a random ``1 - corrupt_ratio`` of the columns, are pulled together by an
 InfoNCE loss over the batch (temperature ``tau``) on a projection of the CLS output.
 
-The loop writes an atomic checkpoint (model, optimizer, epoch, best state, RNG) every
-``checkpoint_every`` epochs and resumes from it exactly; a non-finite loss raises
+The loop writes an atomic checkpoint (model, optimizer, epoch, position in the epoch, best state,
+RNG) every ``checkpoint_every`` epochs and, on SIGTERM, after the current step (then
+:class:`Preempted` is raised); it resumes from either exactly. Checkpoints hold only tensors and
+plain containers and load with ``torch.load(weights_only=True)``. A non-finite loss raises
 :class:`TrainingDiverged`.
 """
 
@@ -23,8 +25,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from methods.core.atomic import atomic_path
+from methods.core.checkpoint import load as load_checkpoint
+from methods.core.checkpoint import save as save_checkpoint
 from methods.core.errors import ConfigError, TrainingDiverged
+from methods.core.preemption import Preempted, Preemption
 from methods.core.seeding import derive_seed
 
 from . import ple as ple_encoding
@@ -184,42 +188,54 @@ def _val_loss(model, inputs, rows, y) -> float:
 
 def fit(model: TDTransformer, inputs: Inputs, y: torch.Tensor, train: torch.Tensor, val: torch.Tensor, params: dict,
         seed: int, run: str, checkpoint: Path, log: logging.Logger) -> dict:
-    """Supervised training with early stopping on the validation loss; restores the best state."""
+    """Supervised training with early stopping on the validation loss; restores the best state.
+
+    On SIGTERM a checkpoint is written after the current step and :class:`Preempted` is raised;
+    resuming from it (or from a periodic one) gives exactly the uninterrupted result.
+    """
     optimizer = torch.optim.AdamW(model.parameters(), lr=float(params["lr"]),
                                   weight_decay=float(params.get("weight_decay", 0.0)))
-    state = {"epoch": 0, "best": float("inf"), "best_state": copy.deepcopy(model.state_dict()), "bad": 0,
-             "history": [], "step": 0}
-    if checkpoint.exists():
-        saved = torch.load(checkpoint, weights_only=False)
+    state = {"epoch": 0, "position": 0, "losses": [], "best": float("inf"),
+             "best_state": copy.deepcopy(model.state_dict()), "bad": 0, "history": [], "step": 0}
+    saved = load_checkpoint(checkpoint)
+    if saved is not None:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         torch.set_rng_state(saved["rng"])
         state = saved["state"]
-        log.info("resumed %s at epoch %d", run, state["epoch"])
+        log.info("resumed %s at epoch %d, batch %d", run, state["epoch"], state["position"])
+
+    def save() -> None:
+        save_checkpoint(checkpoint, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                     "rng": torch.get_rng_state(), "state": state})
+
     patience, every = int(params["patience"]), int(params.get("checkpoint_every", 5))
-    while state["epoch"] < int(params["epochs"]) and state["bad"] < patience:
-        model.train()
-        losses = []
-        for batch in _batches(len(train), int(params["batch_size"]), seed, state["epoch"]):
-            index = train[batch.to(train.device)]
-            loss = F.cross_entropy(model(*inputs.rows(index)), y[index])
-            _check(loss, run, state["step"])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-            state["step"] += 1
-        val_loss = _val_loss(model, inputs, val, y)
-        improved = val_loss < state["best"] - 1e-4
-        state["best"], state["bad"] = (val_loss, 0) if improved else (state["best"], state["bad"] + 1)
-        if improved:
-            state["best_state"] = copy.deepcopy(model.state_dict())
-        state["history"].append({"train_loss": float(np.mean(losses)), "val_loss": val_loss})
-        state["epoch"] += 1
-        if state["epoch"] % every == 0:
-            with atomic_path(checkpoint) as tmp:
-                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                            "rng": torch.get_rng_state(), "state": state}, tmp)
+    with Preemption() as preemption:
+        while state["epoch"] < int(params["epochs"]) and state["bad"] < patience:
+            model.train()
+            batches = _batches(len(train), int(params["batch_size"]), seed, state["epoch"])
+            while state["position"] < len(batches):
+                index = train[batches[state["position"]].to(train.device)]
+                loss = F.cross_entropy(model(*inputs.rows(index)), y[index])
+                _check(loss, run, state["step"])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                state["losses"].append(loss.item())
+                state["step"] += 1
+                state["position"] += 1
+                if preemption.requested:
+                    save()
+                    raise Preempted(run, state["step"])
+            val_loss = _val_loss(model, inputs, val, y)
+            improved = val_loss < state["best"] - 1e-4
+            state["best"], state["bad"] = (val_loss, 0) if improved else (state["best"], state["bad"] + 1)
+            if improved:
+                state["best_state"] = copy.deepcopy(model.state_dict())
+            state["history"].append({"train_loss": float(np.mean(state["losses"])), "val_loss": val_loss})
+            state["epoch"], state["position"], state["losses"] = state["epoch"] + 1, 0, []
+            if state["epoch"] % every == 0:
+                save()
     model.load_state_dict(state["best_state"])
     return {"epochs": state["epoch"], "best_val_loss": state["best"], "steps": state["step"],
             "history": state["history"]}
