@@ -30,15 +30,14 @@ def _check_bits(bits: int) -> None:
 def wrap(x: torch.Tensor, bits: int) -> torch.Tensor:
     """Two's-complement wrap-around of integer-valued ``x`` into ``[-2^(b-1), 2^(b-1) - 1]``.
 
-    Its autograd gradient is 1 (the floor contributes none), so training "sees" the wrap in the
+    Its autograd gradient is 1 (the remainder's jumps contribute none), so training "sees" the wrap in the
     forward pass while gradients flow as through the identity.
     """
     _check_bits(bits)
     if bits >= 25:  # float32 integer-valued sums below 2^24 never reach these ranges
         return x
-    period = float(2**bits)
     half = float(2 ** (bits - 1))
-    return x - period * torch.floor((x + half) / period)
+    return torch.remainder(x + half, 2 * half) - half
 
 
 def saturate(x: torch.Tensor, bits: int) -> torch.Tensor:

@@ -192,24 +192,27 @@ def safe_width(model: nn.Module) -> int:
     return max(accumulator.safe_bits(layer.fan_in, 1, layer.qp) for layer in integer_layers(model))
 
 
-def overflow_rates(model: nn.Module, x: torch.Tensor, bits: int, batch_size: int = 1024) -> list[float]:
-    """Per-layer fraction of outputs whose exact sum does not fit in ``bits`` (on inputs ``x``)."""
+def accuracy_and_overflow(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bits: int,
+                          batch_size: int = 1024) -> tuple[float, list[float]]:
+    """Top-1 accuracy (%) on ``(x, y)`` and, from the same forward pass, each integer layer's fraction
+    of outputs whose exact sum does not fit in ``bits`` (under the accumulator the model is set to)."""
     model.eval()
     layers = integer_layers(model)
-    counts, totals = [0] * len(layers), [0] * len(layers)
+    counts, totals, correct = [0] * len(layers), [0] * len(layers), 0
     for layer in layers:
         layer.recording = True
     try:
         with torch.no_grad():
             for start in range(0, len(x), batch_size):
-                model(x[start:start + batch_size])
+                logits = model(x[start:start + batch_size])
+                correct += int((logits.argmax(1) == y[start:start + batch_size]).sum())
                 for i, layer in enumerate(layers):
                     counts[i] += int(accumulator.overflows(layer.exact, bits).sum())
                     totals[i] += layer.exact.numel()
     finally:
         for layer in layers:
             layer.recording, layer.exact = False, None
-    return [c / t for c, t in zip(counts, totals)]
+    return 100.0 * correct / len(x), [c / t for c, t in zip(counts, totals)]
 
 
 def wrapnet_loss(penalty_weight: float):

@@ -7,11 +7,11 @@ from methods.core.errors import ConfigError
 from methods.models.training import TrainConfig, accuracy, train_classifier
 from methods.quantization import accumulator
 from methods.quantization.wrapnet import (
+    accuracy_and_overflow,
     as_wrapnet,
     cyclic,
     init_integer_steps,
     integer_layers,
-    overflow_rates,
     safe_width,
     set_accumulator,
     to_integer,
@@ -56,7 +56,7 @@ def test_integer_layers_compute_exact_integer_sums(integer_mlp, digits):
 
 def test_at_32_bits_wrap_clamp_and_exact_agree(integer_mlp, digits):
     """The built-in control: a 32-bit accumulator never overflows, so every row agrees."""
-    _, _, x, _ = digits
+    _, _, x, y = digits
     model = copy.deepcopy(integer_mlp)
     outputs = []
     for mode in ("exact", "wrap", "clamp"):
@@ -64,18 +64,19 @@ def test_at_32_bits_wrap_clamp_and_exact_agree(integer_mlp, digits):
         with torch.no_grad():
             outputs.append(model(x))
     assert torch.equal(outputs[0], outputs[1]) and torch.equal(outputs[0], outputs[2])
-    assert overflow_rates(model, x, 32) == [0.0] * 3
+    correct, rates = accuracy_and_overflow(model, x, y, 32)
+    assert rates == [0.0] * 3 and correct == pytest.approx(accuracy(model, x, y), abs=1e-4)
     wrapped = as_wrapnet(model, 32, 0.5)
     with torch.no_grad():
         assert torch.equal(wrapped(x), outputs[0])
 
 
 def test_no_overflow_at_the_safe_width_and_some_at_narrow_widths(integer_mlp, digits):
-    _, _, x, _ = digits
+    _, _, x, y = digits
     width = safe_width(integer_mlp)
     assert width == accumulator.safe_bits(64, 1, 7)  # the widest-input post-ReLU layer, fan-in 64
-    assert max(overflow_rates(integer_mlp, x, width)) == 0.0
-    assert max(overflow_rates(integer_mlp, x, 5)) > 0.0
+    assert max(accuracy_and_overflow(integer_mlp, x, y, width)[1]) == 0.0
+    assert max(accuracy_and_overflow(integer_mlp, x, y, 5)[1]) > 0.0
 
 
 def test_integer_model_keeps_accuracy_of_the_float_model(float_mlp, integer_mlp, digits):
