@@ -23,10 +23,10 @@ import torch
 
 from methods.metalearning import recipes
 from methods.metalearning.backbones import Conv4
-from methods.metalearning.episodes import ClassPool, EpisodeSampler, fixed_episodes
+from methods.metalearning.episodes import ClassPool, Episode, EpisodeSampler, fixed_episodes
 from methods.metalearning.evaluation import embedded, few_shot_accuracies
 from methods.metalearning.heads import build_head
-from methods.metalearning.maxup import copy_losses
+from methods.metalearning.maxup import copy_losses, meta_maxup_loss, recipe_loss
 
 MAXUP_POOL = ("query:cutmix", "query:erase", "support:erase", "task:rotation",
               "query:cutmix+task:rotation", "query:erase+task:rotation")
@@ -37,27 +37,91 @@ def _pool(classes: int, seed: int = 0) -> ClassPool:
     return ClassPool(torch.randint(0, 256, (classes, 20, 1, 28, 28), generator=g, dtype=torch.uint8))
 
 
+class EpisodeTrainer:
+    """One training setup of the harness, split into the parts of a training episode.
+
+    ``recipe`` is a recipe name (``"none"`` for the baseline) or None for Meta-MaxUp with ``m``
+    copies from :data:`MAXUP_POOL`. The optimizer is the one :func:`train_episodic` builds (SGD,
+    Nesterov momentum 0.9, weight decay 5e-4). :meth:`episode` is the loop body of
+    ``train_episodic`` (sample, ``recipe_loss`` / ``meta_maxup_loss``, backward, step);
+    :meth:`data` and :meth:`compute` are its two halves, for timing them apart.
+    """
+
+    def __init__(self, head_name: str = "protonet", recipe: str | None = "none", m: int = 1, width: int = 32,
+                 n_way: int = 5, k_shot: int = 5, n_query: int = 6, classes: int = 40,
+                 channels_last: bool = False, seed: int = 0):
+        torch.manual_seed(seed)
+        self.backbone, self.head = Conv4(1, width), build_head(head_name, {})
+        if channels_last:
+            self.backbone = self.backbone.to(memory_format=torch.channels_last)
+        self.backbone.train()
+        self.head.train()
+        parameters = list(self.backbone.parameters()) + list(self.head.parameters())
+        self.optimizer = torch.optim.SGD(parameters, lr=0.01, momentum=0.9, weight_decay=5e-4, nesterov=True)
+        self.sampler = EpisodeSampler(_pool(classes, seed), n_way, k_shot, n_query)
+        self.generator, self.rng = torch.Generator().manual_seed(seed + 1), np.random.default_rng(seed + 1)
+        self.recipe, self.m = recipe, m
+        self.pool = MAXUP_POOL
+
+    def sample(self) -> Episode:
+        return self.sampler.sample(self.generator)
+
+    def augment(self, episode: Episode) -> list[Episode]:
+        """The augmented copies of ``episode`` (one for a recipe, ``m`` for Meta-MaxUp), as the losses draw them."""
+        if self.recipe is not None:
+            return [recipes.apply(episode, self.recipe, self.rng)]
+        return [recipes.apply(episode, self.pool[int(self.rng.integers(len(self.pool)))], self.rng)
+                for _ in range(self.m)]
+
+    def data(self) -> list[Episode]:
+        """Sampling and augmentation of one episode."""
+        return self.augment(self.sample())
+
+    def compute(self, copies: list[Episode]) -> float:
+        """Forward (all copies' support and query images in one pass), loss, backward and SGD step."""
+        losses, _ = copy_losses(self.backbone, self.head, copies)
+        loss = losses.max(0).values.mean() if self.recipe is None else losses[0].mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def episode(self) -> float:
+        """One whole training episode through the study's own loss functions."""
+        episode = self.sample()
+        if self.recipe is None:
+            loss, _ = meta_maxup_loss(self.backbone, self.head, episode, self.pool, self.m, self.rng)
+        else:
+            loss, _ = recipe_loss(self.backbone, self.head, episode, self.recipe, self.rng)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def step_flops(self) -> int:
+        """FLOPs of one forward + backward pass (``FlopCounterMode``: convolutions and matmuls), no update."""
+        from torch.utils.flop_counter import FlopCounterMode
+
+        copies = self.data()
+        with FlopCounterMode(display=False) as counter:
+            losses, _ = copy_losses(self.backbone, self.head, copies)
+            (losses.max(0).values.mean() if self.recipe is None else losses[0].mean()).backward()
+        self.optimizer.zero_grad(set_to_none=True)
+        return int(counter.get_total_flops())
+
+
 def train_timing(head_name: str, recipe: str | None, m: int, episodes: int, width: int) -> dict:
     """Seconds per episode for sampling, augmenting and the learner step (recipe None = Meta-MaxUp)."""
-    torch.manual_seed(0)
-    backbone, head = Conv4(1, width), build_head(head_name, {})
-    optimizer = torch.optim.SGD(list(backbone.parameters()) + list(head.parameters()), lr=0.01, momentum=0.9)
-    sampler = EpisodeSampler(_pool(40), 5, 5, 6)
-    generator, rng = torch.Generator().manual_seed(1), np.random.default_rng(1)
+    trainer = EpisodeTrainer(head_name, recipe, m, width)
     parts = {"sample": 0.0, "augment": 0.0, "step": 0.0}
     wall = 0.0
     for i in range(episodes + 3):  # three warm-up episodes
         w0, t0 = time.perf_counter(), time.process_time()
-        episode = sampler.sample(generator)
+        episode = trainer.sample()
         t1 = time.process_time()
-        chosen = [recipe] if recipe is not None else [MAXUP_POOL[int(rng.integers(len(MAXUP_POOL)))] for _ in range(m)]
-        copies = [recipes.apply(episode, r, rng) for r in chosen]
+        copies = trainer.augment(episode)
         t2 = time.process_time()
-        losses, _ = copy_losses(backbone, head, copies)
-        loss = losses.max(0).values.mean()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        trainer.compute(copies)
         t3 = time.process_time()
         if i >= 3:
             parts["sample"] += t1 - t0

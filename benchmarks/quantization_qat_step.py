@@ -62,9 +62,8 @@ def _brevitas() -> nn.Module | None:
     return BrevitasCNN().to(memory_format=torch.channels_last).train()
 
 
-def step_ms(model: nn.Module, x: torch.Tensor, y: torch.Tensor, threads: int, min_time: float) -> float:
-    from torch.utils import benchmark
-
+def make_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor):
+    """A zero-argument function doing one SGD step (forward, loss, backward, update) of ``model`` on ``x, y``."""
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
     def step():
@@ -73,6 +72,43 @@ def step_ms(model: nn.Module, x: torch.Tensor, y: torch.Tensor, threads: int, mi
         loss.backward()
         optimizer.step()
 
+    return step
+
+
+def step_flops(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> int:
+    """FLOPs of one forward + backward pass (``FlopCounterMode``: convolutions and matmuls; the
+    fake quantizers' elementwise work is not counted)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(model(x), y).backward()
+    model.zero_grad(set_to_none=True)
+    return int(counter.get_total_flops())
+
+
+def inputs(batch: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A random Fashion-MNIST-shaped batch (channels_last) and labels."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, 1, 28, 28, generator=g).contiguous(memory_format=torch.channels_last)
+    return x, torch.randint(0, 10, (batch,), generator=g)
+
+
+def variants(x: torch.Tensor, brevitas: bool = True) -> dict[str, nn.Module]:
+    """The models compared, in training mode: float, float with BN folded, ours (qat, lsq), brevitas."""
+    from methods.quantization.qmodules import fold_batchnorm
+
+    out = {"float": _float_model().train(), "float, BN folded": fold_batchnorm(_float_model()).train(),
+           "ours qat w4a4": _ours("qat", x), "ours lsq w4a4": _ours("lsq", x)}
+    model = _brevitas() if brevitas else None
+    if model is not None:
+        out["brevitas 0.13.4 w4a4"] = model
+    return out
+
+
+def step_ms(model: nn.Module, x: torch.Tensor, y: torch.Tensor, threads: int, min_time: float) -> float:
+    from torch.utils import benchmark
+
+    step = make_step(model, x, y)
     for _ in range(3):
         step()
     timer = benchmark.Timer("step()", globals={"step": step}, num_threads=threads)
@@ -87,17 +123,8 @@ def main() -> None:
     parser.add_argument("--json", default="")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(args.batch, 1, 28, 28, generator=g).contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, 10, (args.batch,), generator=g)
-    from methods.quantization.qmodules import fold_batchnorm
-
-    variants = {"float": _float_model().train(), "float, BN folded": fold_batchnorm(_float_model()).train(),
-                "ours qat w4a4": _ours("qat", x), "ours lsq w4a4": _ours("lsq", x)}
-    brevitas = _brevitas()
-    if brevitas is not None:
-        variants["brevitas 0.13.4 w4a4"] = brevitas
-    results = {name: step_ms(model, x, y, args.threads, args.min_time) for name, model in variants.items()}
+    x, y = inputs(args.batch)
+    results = {name: step_ms(model, x, y, args.threads, args.min_time) for name, model in variants(x).items()}
     print(f"| variant | step (ms), batch {args.batch}, {args.threads} threads | x float |")
     print("|---|---|---|")
     for name, ms in results.items():

@@ -35,6 +35,51 @@ def adult_rows(rows: int, work: Path):
     return table
 
 
+def load_table(rows: int):
+    """The first ``rows`` UCI Adult rows (the study's subsample), fetched into a scratch folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return adult_rows(rows, Path(tmp))
+
+
+def cells_and_rows(table) -> tuple[list, list[str]]:
+    """The table's cells per column (missing values as text) and each row serialized as one sentence."""
+    from methods.tabular_llm import serialize
+    from methods.tabular_llm.cache import _cells
+
+    cells = _cells(table)
+    return cells, [serialize.row_text(table.names, r) for r in zip(*cells)]
+
+
+def column_sets(table, cells) -> dict[str, list[int]]:
+    """Columns embedded by the cache: all of them, and without the high-cardinality numeric ones."""
+    low_cardinality = [j for j, c in enumerate(cells)
+                       if table.columns[j].dtype.kind == "U" or len(set(c.tolist())) <= 100]
+    return {"all_columns": list(range(len(cells))), "without_high_cardinality": low_cardinality}
+
+
+def cached_features(model, table, cells, keep: list[int], batch_size: int):
+    """Row features through the cache: each distinct "This {col} is {value}." string embedded once,
+    rows the mean of their cells' embeddings. Returns ``(features, distinct strings)``."""
+    from methods.tabular_llm import serialize
+
+    names = [table.names[j] for j in keep]
+    strings, ids = serialize.cell_table(names, [cells[j] for j in keep], serialize.koloski_cell)
+    emb = model.embed(strings, batch_size)
+    return emb[ids].mean(1), len(strings)
+
+
+def load_models():
+    """Our language model wrapper and sentence-transformers' on the same all-MiniLM-L6-v2 weights."""
+    from sentence_transformers import SentenceTransformer
+
+    from methods.tabular_llm import lm
+
+    model = lm.load("all-MiniLM-L6-v2")
+    st = SentenceTransformer(lm.model_folder("all-MiniLM-L6-v2"), device="cpu")
+    st.max_seq_length = model.max_length
+    return model, st
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1000)
@@ -44,19 +89,11 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
-    from sentence_transformers import SentenceTransformer
-
-    from methods.tabular_llm import lm, serialize
-    from methods.tabular_llm.cache import _cells
 
     torch.set_num_threads(args.threads)
-    with tempfile.TemporaryDirectory() as tmp:
-        table = adult_rows(args.rows, Path(tmp))
-    cells = _cells(table)
-    rows = [serialize.row_text(table.names, r) for r in zip(*cells)]
-    model = lm.load("all-MiniLM-L6-v2")
-    st = SentenceTransformer(lm.model_folder("all-MiniLM-L6-v2"), device="cpu")
-    st.max_seq_length = model.max_length
+    table = load_table(args.rows)
+    cells, rows = cells_and_rows(table)
+    model, st = load_models()
     st.encode(rows[:8]), model.embed(rows[:8])  # warm up both
 
     start = time.perf_counter()
@@ -68,18 +105,13 @@ def main() -> None:
 
     results = {"rows": len(rows), "threads": args.threads, "sentence_transformers_encode_s": st_s,
                "sentence_transformers_rows_per_s": len(rows) / st_s, "max_abs_diff_vs_ours": agreement}
-    low_cardinality = [j for j, c in enumerate(cells)
-                       if table.columns[j].dtype.kind == "U" or len(set(c.tolist())) <= 100]
-    for label, keep in (("all_columns", list(range(len(cells)))), ("without_high_cardinality", low_cardinality)):
-        names = [table.names[j] for j in keep]
+    for label, keep in column_sets(table, cells).items():
         start = time.perf_counter()
-        strings, ids = serialize.cell_table(names, [cells[j] for j in keep], serialize.koloski_cell)
-        emb = model.embed(strings, args.batch_size)
-        features = emb[ids].mean(1)
+        features, distinct = cached_features(model, table, cells, keep, args.batch_size)
         seconds = time.perf_counter() - start
-        results[label] = {"columns": names, "distinct_cells": len(strings), "seconds": seconds,
-                          "rows_per_s": len(rows) / seconds, "speedup_vs_encode": st_s / seconds,
-                          "feature_shape": list(features.shape)}
+        results[label] = {"columns": [table.names[j] for j in keep], "distinct_cells": distinct,
+                          "seconds": seconds, "rows_per_s": len(rows) / seconds,
+                          "speedup_vs_encode": st_s / seconds, "feature_shape": list(features.shape)}
     text = json.dumps(results, indent=2)
     print(text)
     if args.out:

@@ -1,0 +1,89 @@
+"""The machine's matrix-multiply ceiling, measured in this process: GFLOP/s of a 2048^3 product.
+
+    python benchmarks/peak.py [--n 2048] [--repeats 9] [--threads N]
+
+Three paths, each the median over ``repeats`` products after warm-up (2 n^3 FLOPs each):
+
+* ``onednn_fp32``: ``torch.nn.functional.linear`` on mkldnn (oneDNN) tensors, float32 (oneDNN's
+  ``brg_matmul:avx512_core`` kernel). This is the float32 ceiling the suite divides by.
+* ``mm_fp32``: ``torch.mm`` on dense float32 tensors (the MKL path that ``nn.Linear`` takes).
+* ``onednn_bf16``: the same product in bfloat16 (AVX512-BF16), for reference only. It runs about
+  twice as fast as float32 on AVX512-BF16 CPUs; it is *not* a float32 ceiling.
+
+Each figure comes with the CPU share the process got while it was measured (process CPU seconds /
+wall seconds / threads): well under 1 means other programs were running on the same cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+PATHS = ("onednn_fp32", "mm_fp32", "onednn_bf16")
+
+
+def matmul_fn(path: str, n: int = 2048, seed: int = 0) -> tuple[Callable[[], object], int]:
+    """A zero-argument function computing one ``n x n`` by ``n x n`` product on ``path``, and its FLOPs."""
+    g = torch.Generator().manual_seed(seed)
+    a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
+    if path == "onednn_fp32":
+        am, bm = a.to_mkldnn(), b.to_mkldnn()
+        fn = lambda: F.linear(am, bm)  # noqa: E731  (a @ b.T through oneDNN's inner product)
+    elif path == "mm_fp32":
+        fn = lambda: torch.mm(a, b)  # noqa: E731
+    elif path == "onednn_bf16":
+        am, bm = a.bfloat16().to_mkldnn(), b.bfloat16().to_mkldnn()
+        fn = lambda: F.linear(am, bm)  # noqa: E731
+    else:
+        raise ValueError(f"path {path!r}: one of {PATHS}")
+    return fn, 2 * n**3
+
+
+def gflops(path: str = "onednn_fp32", n: int = 2048, repeats: int = 9, warmup: int = 3) -> dict:
+    """Median GFLOP/s of ``path`` after ``warmup`` products, with the CPU share the process got."""
+    fn, flops = matmul_fn(path, n)
+    for _ in range(warmup):
+        fn()
+    times = []
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    cpu_share = (time.process_time() - cpu0) / (time.perf_counter() - wall0) / torch.get_num_threads()
+    return {"gflops": flops / statistics.median(times) / 1e9, "best_gflops": flops / min(times) / 1e9,
+            "n": n, "repeats": repeats, "cpu_share": cpu_share}
+
+
+def measure(n: int = 2048, repeats: int = 9, paths: tuple[str, ...] = PATHS) -> dict:
+    """Every path of ``paths`` in turn (same process, same threads)."""
+    return {path: gflops(path, n, repeats) for path in paths}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2048)
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    result = measure(args.n, args.repeats)
+    if args.json:
+        print(json.dumps({"threads": args.threads, **result}, indent=2))
+        return
+    print(f"{args.n}^3 matmul, {args.threads} threads, load average {os.getloadavg()[0]:.2f}")
+    for path, row in result.items():
+        print(f"{path:12s} {row['gflops']:7.1f} GFLOP/s (median; best {row['best_gflops']:.1f}), "
+              f"CPU share {row['cpu_share']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
