@@ -2,7 +2,8 @@
 
     python benchmarks/peak.py [--n 2048] [--repeats 9] [--threads N]
 
-Three paths, each the median over ``repeats`` products after warm-up (2 n^3 FLOPs each):
+Three paths, each the median over ``repeats`` products after warm-up (2 n^3 FLOPs each), the
+paths timed in alternation (:func:`measure`; :func:`gflops` times one path alone):
 
 * ``onednn_fp32``: ``torch.nn.functional.linear`` on mkldnn (oneDNN) tensors, float32 (oneDNN's
   ``brg_matmul:avx512_core`` kernel). This is the float32 ceiling the suite divides by.
@@ -63,8 +64,16 @@ def gflops(path: str = "onednn_fp32", n: int = 2048, repeats: int = 9, warmup: i
 
 
 def measure(n: int = 2048, repeats: int = 9, paths: tuple[str, ...] = PATHS) -> dict:
-    """Every path of ``paths`` in turn (same process, same threads)."""
-    return {path: gflops(path, n, repeats) for path in paths}
+    """Every path of ``paths``, timed in alternation (one product of each per round, ``repeats``
+    rounds after three warm-up products each), so that a burst of load elsewhere hits all paths alike."""
+    from benchkit import interleaved
+
+    fns = {path: matmul_fn(path, n) for path in paths}
+    timings = interleaved({path: fn for path, (fn, _) in fns.items()}, repeats, target_s=0.0, warmup=3)
+    return {path: {"gflops": flops / timings[path]["median_s"] / 1e9,
+                   "best_gflops": flops / min(timings[path]["rounds_s"]) / 1e9,
+                   "n": n, "repeats": repeats, "cpu_share": timings[path]["cpu_share"]}
+            for path, (_, flops) in fns.items()}
 
 
 def main() -> None:
