@@ -126,6 +126,10 @@ def section_metalearning(quick: bool, m: int) -> dict:
         reference, EpisodeTrainer(**common, **options).backbone if "pool" not in layout
         else candidates.pool_before_relu(EpisodeTrainer(**common, **options).backbone), images)
         for layout, options in list(layouts.items())[1:]}
+    # pool before ReLU alone, against channels_last alone: bit-identical outputs and gradients expected
+    equivalence["pool before ReLU, against channels_last"] = candidates.max_difference(
+        EpisodeTrainer(**common, channels_last=True).backbone,
+        candidates.pool_before_relu(EpisodeTrainer(**common, channels_last=True).backbone), images)
     timings, memory = _timed(variants, settings)
     rows = []
     for name, timing in timings.items():
