@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import subprocess
@@ -70,8 +69,8 @@ def test_qat_step_parts():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("torch_pruning") is None, reason="torch-pruning not installed")
 def test_suite_runs_one_section(tmp_path):
+    """The pruning section runs with or without torch-pruning (a fresh CI machine has only our rows)."""
     out = tmp_path / "suite.json"
     subprocess.run([sys.executable, str(BENCH / "run.py"), "--quick", "--only", "pruning", "--out", str(out)],
                    check=True, capture_output=True, text=True, timeout=600)
