@@ -28,6 +28,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from methods.core.provenance import cpu_model
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -110,16 +112,6 @@ def fraction_of_peak(timings: dict[str, dict], name: str, flops: float, peak: st
     """Median over rounds of (``flops`` / seconds of ``name``) / (``peak_flops`` / seconds of ``peak``)."""
     return statistics.median((flops / t) / (peak_flops / p)
                              for t, p in zip(timings[name]["rounds_s"], timings[peak]["rounds_s"]))
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def cpu_details() -> dict:

@@ -14,13 +14,14 @@ import datetime
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import yaml
+
+from methods.core.provenance import git_state
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -54,7 +55,7 @@ def main() -> None:
         slurm = _timed(_workflow(Path(tmp) / "slurm"), "--workflow-profile", "profiles/slurm", *POLLING,
                        "--config", "scale=smoke")
     per_level = (slurm - local) / LEVELS
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = git_state()["commit"]
     record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "commit": commit, "cores": os.cpu_count(), "load_average_1min": os.getloadavg()[0],
               "local_s": round(local, 1), "slurm_s": round(slurm, 1), "levels": LEVELS,

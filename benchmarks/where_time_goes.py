@@ -24,6 +24,8 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
+from methods.core.provenance import git_state
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -77,7 +79,7 @@ def main() -> None:
     print(f"\nmost expensive {args.top} jobs:")
     print(tabulate(top[["run", "stage", "cpu_s", "wall_s", "max_rss_mb"]], headers="keys", tablefmt="github",
                    floatfmt=".1f", showindex=False))
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = git_state()["commit"]
     record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
               "scale": args.scale, "cores": os.cpu_count(), "jobs": len(jobs), "total_cpu_s": round(total_cpu, 1),
               "job_start_cpu_s": round(start_cost, 2), "job_start_share_pct": round(100 * overhead / total_cpu, 1),

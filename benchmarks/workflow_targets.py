@@ -15,29 +15,26 @@ import datetime
 import json
 import os
 import platform
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from methods.core.provenance import cpu_model, git_state
+
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from workflowkit import copy_workflow, snakemake  # noqa: E402  (the tests' throw-away workflow copy)
+
 TARGETS_S = {"dry_run_laptop": 5, "smoke_all_studies": 180, "noop_rerun_smoke": 5, "laptop_baselines": 300}
-
-
-def _copy(target: Path) -> None:
-    for name in ("Snakefile", "workflow", "config", "profiles", "envs"):
-        source = ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, target / name)
 
 
 def _timed(cwd: Path, *args: str) -> float:
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True)
+    result = snakemake(cwd, *args, timeout=3600)
     elapsed = time.perf_counter() - start
     if result.returncode:
-        raise SystemExit(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+        raise SystemExit(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}")
     return elapsed
 
 
@@ -49,7 +46,7 @@ def main() -> None:
     measured = {}
     with tempfile.TemporaryDirectory(prefix="effrepro-bench-") as tmp:
         work = Path(tmp)
-        _copy(work)
+        copy_workflow(work)
         measured["dry_run_laptop"] = _timed(work, "-n", "--quiet", "--config", "scale=laptop")
         measured["smoke_all_studies"] = _timed(work, "--cores", "8", "--config", "scale=smoke")
         measured["noop_rerun_smoke"] = _timed(work, "--cores", "8", "--config", "scale=smoke")
@@ -60,10 +57,10 @@ def main() -> None:
             only = {"scale": "laptop", "studies": {name: {"enabled": name == "baselines"} for name in available_studies()}}
             (work / "baselines-only.yaml").write_text(json.dumps(only))
             measured["laptop_baselines"] = _timed(work, "--cores", "8", "--configfile", "baselines-only.yaml")
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = git_state()["commit"]
     record = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "commit": commit, "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+        "commit": commit, "cpu": cpu_model(), "cores": os.cpu_count(),
         "python": platform.python_version(),
         "results": {name: {"seconds": round(value, 2), "target_seconds": TARGETS_S[name],
                            "met": value <= TARGETS_S[name]} for name, value in measured.items()},
