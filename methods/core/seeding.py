@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import sys
 
 import numpy as np
 
@@ -21,5 +22,22 @@ def seed_everything(seed: int) -> np.random.Generator:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    use_deterministic_algorithms()
     return np.random.default_rng(seed)
+
+
+def use_deterministic_algorithms() -> None:
+    """``torch.use_deterministic_algorithms(True, warn_only=True)`` without its 1.5 s import.
+
+    The public call also sets ``torch._inductor.config.deterministic`` and so imports the whole
+    inductor compiler (1.5 CPU s on our 2-core machines, as much as ``import torch`` itself, paid
+    by every job). That flag only matters to ``torch.compile``, which no effrepro job uses; where
+    inductor is already loaded (someone compiled in this process) or torch lacks the internal
+    switch, the public call is made.
+    """
+    import torch
+
+    if "torch._inductor.config" in sys.modules or not hasattr(torch._C, "_set_deterministic_algorithms"):
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        torch._C._set_deterministic_algorithms(True, warn_only=True)
