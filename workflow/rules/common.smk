@@ -7,6 +7,7 @@ from methods.core.errors import EffreproError
 from methods.core.plan import build_plan, left_out_summary
 from methods.core.study import load_study
 from methods.core import jobenv
+from methods.core.threads import reserved_threads
 
 try:
     PLAN = build_plan(config)
@@ -60,12 +61,22 @@ def run_needs(wildcards):
     return [f"results/{SCALE}/{need}/train.json" for need in run_of(wildcards).needs]
 
 
+def reserve(threads):
+    # --cores above this machine's cores: each job reserves its share, so at most a machine's worth
+    # of threads run at once (methods/core/threads.py). Cluster jobs get exactly their threads.
+    return reserved_threads(threads, WORKFLOW_CORES) if workflow.local_exec else threads
+
+
+def one_thread(wildcards):
+    return reserve(1)
+
+
 def train_threads(wildcards):
-    return run_of(wildcards).resources.threads
+    return reserve(run_of(wildcards).resources.threads)
 
 
 def eval_threads(wildcards):
-    return run_of(wildcards).eval_resources.threads
+    return reserve(run_of(wildcards).eval_resources.threads)
 
 
 def train_mem_mb(wildcards, attempt):

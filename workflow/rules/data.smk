@@ -11,7 +11,7 @@ rule fetch:
         "logs/fetch/{dataset}.benchmark.tsv"
     conda:
         "../../envs/effrepro.yaml"
-    threads: 1
+    threads: one_thread
     resources:
         mem_mb=1000,
         runtime=60,
@@ -32,7 +32,7 @@ rule prepare:
         "logs/prepare/{dataset}.benchmark.tsv"
     conda:
         "../../envs/effrepro.yaml"
-    threads: 1
+    threads: one_thread
     resources:
         mem_mb=4000,
         runtime=30,

@@ -14,7 +14,7 @@ rule collect:
         "logs/{scale}/collect/{study}.benchmark.tsv"
     conda:
         "../../envs/effrepro.yaml"
-    threads: 1
+    threads: one_thread
     resources:
         mem_mb=2000,
         runtime=10,
@@ -44,7 +44,7 @@ rule table:
         study=table_study,
     conda:
         "../../envs/effrepro.yaml"
-    threads: 1
+    threads: one_thread
     resources:
         mem_mb=2000,
         runtime=10,
@@ -71,7 +71,7 @@ rule figure:
         study=table_study,
     conda:
         "../../envs/effrepro.yaml"
-    threads: 1
+    threads: one_thread
     resources:
         mem_mb=1000,
         runtime=5,
@@ -95,7 +95,7 @@ rule index:
         left_out=left_out_lines,
     conda:
         "../../envs/effrepro.yaml"
-    threads: 1
+    threads: one_thread
     resources:
         mem_mb=500,
         runtime=5,
