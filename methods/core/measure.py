@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import resource
-import sys
 
 import torch
 from torch import nn
@@ -52,9 +50,3 @@ def latency_ms(model: nn.Module, example: torch.Tensor, batch_size: int, threads
         timer = benchmark.Timer("model(batch)", globals={"model": model, "batch": batch}, num_threads=threads)
         measurement = timer.blocked_autorange(min_run_time=min_run_time)
     return 1000.0 * measurement.median
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MiB."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024

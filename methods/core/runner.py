@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import resource
+import sys
 import time
 from pathlib import Path
 
 from . import atomic, faults, provenance
-from .measure import peak_rss_mb
 from .study import Run, RunContext, load_study
 from .threads import apply_threads
 
@@ -35,8 +36,14 @@ def _context(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], thr
     return RunContext(run, spec["scale"], run_dir, data_paths, need_dirs, threads, log)
 
 
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
 def _cost(start: float) -> dict:
-    return {"wall_s": time.perf_counter() - start, "peak_rss_mb": peak_rss_mb()}
+    return {"wall_s": time.perf_counter() - start, "peak_rss_mb": _peak_rss_mb()}
 
 
 def train(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], rule_threads: int) -> dict:
