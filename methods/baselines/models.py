@@ -11,6 +11,7 @@ from torch import nn
 
 from methods.core.seeding import derive_seed
 from methods.data.formats import load_arrays
+from methods.data.holdout import holdout_split
 from methods.models.mlp import MLP
 from methods.models.resnet_cifar import resnet20, resnet56
 from methods.models.small_cnn import SmallCNN
@@ -53,18 +54,17 @@ def _subset(x: np.ndarray, y: np.ndarray, size: int | None, seed: int) -> tuple[
 def load_split(dataset: str, path: Path, params: dict) -> Split:
     """The train/test tensors of a prepared dataset, normalized, optionally subsampled.
 
-    Image sets keep their official test split; flat sets (digits) get a stratified 80/20 split
-    whose seed depends on the dataset only, so every run and method sees the same test set.
+    Image sets keep their official test split; flat sets (digits) use the canonical stratified
+    80/20 split stored at prepare time (``methods.data.holdout``), so every run and method sees the
+    same test set.
     """
     arrays = load_arrays(path)
     split_seed = derive_seed(dataset, "split")
     if "x_train" in arrays:
         x_train, y_train, x_test, y_test = arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"]
     else:
-        from sklearn.model_selection import train_test_split
-
-        x_train, x_test, y_train, y_test = train_test_split(
-            arrays["x"], arrays["y"], test_size=0.2, stratify=arrays["y"], random_state=split_seed)
+        train, test = holdout_split(arrays, dataset)
+        x_train, y_train, x_test, y_test = arrays["x"][train], arrays["y"][train], arrays["x"][test], arrays["y"][test]
     x_train, y_train = _subset(x_train, y_train, params.get("train_size"), split_seed)
     x_test, y_test = _subset(x_test, y_test, params.get("test_size"), split_seed + 1)
     x_train_t, x_test_t = (torch.from_numpy(np.ascontiguousarray(a)).float() for a in (x_train, x_test))
