@@ -138,8 +138,8 @@ class BaselinesStudy(Study):
                 "size_bytes": measure.serialized_bytes(model),
             },
             "timings": {
-                "latency_b1_ms": measure.latency_ms(model, example, 1, ctx.threads),
-                "latency_b64_ms": measure.latency_ms(model, example, 64, ctx.threads) / 64,
+                "latency_b1_ms": measure.latency_ms(model, example, 1, ctx.threads, ctx.timing_seconds(0.5)),
+                "latency_b64_ms": measure.latency_ms(model, example, 64, ctx.threads, ctx.timing_seconds(0.5)) / 64,
             },
         }
 

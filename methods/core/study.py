@@ -118,6 +118,12 @@ class RunContext:
     threads: int
     log: logging.Logger
 
+    def timing_seconds(self, seconds: float) -> float:
+        """How long a latency measurement meant to run ``seconds`` runs at this scale: a tenth at
+        smoke scale, whose timings only show that the measurement path works (every smoke job pays
+        it; the tables at laptop and paper scale keep the full time)."""
+        return seconds * (0.1 if self.scale == "smoke" else 1.0)
+
 
 class Study:
     """Base class; subclasses set the class attributes and implement the three methods."""

@@ -115,7 +115,7 @@ def evaluate_unstructured(ctx: RunContext) -> dict:
         metrics[f"prune_peak_mb@{key}"] = costs[key]["prune_peak_mb"]
         metrics[f"prune_s@{key}"] = costs[key]["prune_s"]
         timings[f"measured_speedup@{key}"], _ = paired_speedup(dense, model, example, 64, ctx.threads,
-                                                               rounds=3, min_run_time=0.05)
+                                                               rounds=3, min_run_time=ctx.timing_seconds(0.05))
     return {"metrics": metrics, "timings": timings}
 
 
@@ -157,7 +157,7 @@ def evaluate_structured(ctx: RunContext) -> dict:
     example = split.x_test[:1]
     groups = structured.channel_groups(dense)
     base_flops, base_params = measure.flops_per_example(dense, example), measure.count_parameters(dense)
-    base_latency = measure.latency_ms(dense, example, 64, ctx.threads)
+    base_latency = measure.latency_ms(dense, example, 64, ctx.threads, ctx.timing_seconds(0.5))
     metrics = {"accuracy_pruned@dense@r0.00": accuracy(dense, split.x_test, split.y_test),
                "accuracy@dense@r0.00": accuracy(dense, split.x_test, split.y_test),
                "flops@dense@r0.00": base_flops, "flops_speedup@dense@r0.00": 1.0, "params@dense@r0.00": base_params}
@@ -175,7 +175,8 @@ def evaluate_structured(ctx: RunContext) -> dict:
         metrics[f"params@{key}"] = measure.count_parameters(model)
         metrics[f"compression_ratio@{key}"] = base_params / measure.count_parameters(model)
         metrics[f"prune_peak_mb@{key}"] = costs[key]["prune_peak_mb"]
-        speedup, latency = paired_speedup(dense, model, example, 64, ctx.threads, rounds=3)
+        speedup, latency = paired_speedup(dense, model, example, 64, ctx.threads, rounds=3,
+                                         min_run_time=ctx.timing_seconds(0.1))
         timings[f"latency_b64_ms@{key}"] = latency / 64
         timings[f"measured_speedup@{key}"] = speedup
     return {"metrics": metrics, "timings": timings}
