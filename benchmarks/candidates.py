@@ -3,10 +3,8 @@
 Each keeps the computation the same (checked by :func:`check_equivalence` in the suite) and is
 what the README proposes to change in ``methods/``:
 
-* :func:`channels_last` -- the Conv-4 backbone's weights in ``torch.channels_last`` (oneDNN then runs
-  the convolutions, batch norm and pooling in NHWC and skips the NCHW<->blocked reorders). Output
-  equal up to float32 summation order.
-* :func:`pool_before_relu` -- ``MaxPool2d`` before ``ReLU`` instead of after (Conv-4 blocks, SmallCNN):
+* :func:`pool_before_relu` -- ``MaxPool2d`` before ``ReLU`` instead of after (SmallCNN; the Conv-4
+  blocks do this, with channels_last weights, since commit fa981cb):
   max-pooling and ReLU commute (``relu(max(a, b)) == max(relu(a), relu(b))``), so the output is
   bit-identical, and ReLU and its backward touch a quarter of the values. No parameters move, so
   the state dict keys are unchanged.
@@ -24,10 +22,6 @@ import types
 
 import torch
 from torch import nn
-
-
-def channels_last(backbone: nn.Module) -> nn.Module:
-    return backbone.to(memory_format=torch.channels_last)
 
 
 def pool_before_relu(model: nn.Module) -> nn.Module:

@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 import torch
+from torch import nn
 
 from methods.metalearning import recipes
 from methods.metalearning.backbones import Conv4
@@ -37,6 +38,17 @@ def _pool(classes: int, seed: int = 0) -> ClassPool:
     return ClassPool(torch.randint(0, 256, (classes, 20, 1, 28, 28), generator=g, dtype=torch.uint8))
 
 
+def previous_conv4_layout(backbone: nn.Module) -> nn.Module:
+    """The Conv-4 as effrepro ran it before commit fa981cb (NCHW weights, ReLU before max pooling):
+    the suite times it as the reference its current layout is compared with."""
+    backbone = backbone.to(memory_format=torch.contiguous_format)
+    for block in backbone.blocks:
+        pool, relu = block[2], block[3]
+        assert isinstance(pool, nn.MaxPool2d) and isinstance(relu, nn.ReLU), block
+        block[2], block[3] = relu, pool
+    return backbone
+
+
 class EpisodeTrainer:
     """One training setup of the harness, split into the parts of a training episode.
 
@@ -49,11 +61,11 @@ class EpisodeTrainer:
 
     def __init__(self, head_name: str = "protonet", recipe: str | None = "none", m: int = 1, width: int = 32,
                  n_way: int = 5, k_shot: int = 5, n_query: int = 6, classes: int = 40,
-                 channels_last: bool = False, seed: int = 0):
+                 previous_layout: bool = False, seed: int = 0):
         torch.manual_seed(seed)
         self.backbone, self.head = Conv4(1, width), build_head(head_name, {})
-        if channels_last:
-            self.backbone = self.backbone.to(memory_format=torch.channels_last)
+        if previous_layout:
+            self.backbone = previous_conv4_layout(self.backbone)
         self.backbone.train()
         self.head.train()
         parameters = list(self.backbone.parameters()) + list(self.head.parameters())

@@ -8,8 +8,8 @@ With torch threads set to the cores this process may use, it measures
   (MKL) and oneDNN bfloat16 beside it for reference;
 * ``metalearning``: training episodes/s of a Conv-4 (64 channels) ProtoNet on 5-way 5-shot
   15-query 28x28 episodes, plain and with Meta-MaxUp (m copies from the official pool), the time
-  of sampling + augmentation against forward + backward + update, and the same step in
-  ``channels_last`` (a candidate change, not what ``methods/`` does);
+  of sampling + augmentation against forward + backward + update, and the same step with the
+  layout ``methods/`` used before commit fa981cb (NCHW, ReLU before pooling) as a reference;
 * ``quantization``: SGD steps/s of the Fashion-MNIST SmallCNN at batch 128: float, float with
   BatchNorm folded, this suite's QAT and LSQ fake quantizers (W4A4 per channel), and brevitas;
 * ``pruning``: time to prune 50% of the SmallCNN's channels (L1 and Taylor importance) with
@@ -83,22 +83,20 @@ def section_peak(quick: bool) -> dict:
 
 def section_metalearning(quick: bool, m: int) -> dict:
     import candidates
-    from metalearning_episodes import EpisodeTrainer
+    from metalearning_episodes import EpisodeTrainer, previous_conv4_layout
 
     settings = {"backbone": "Conv-4, 64 channels", "head": "protonet", "n_way": 5, "k_shot": 5, "n_query": 15,
                 "image": "1x28x28", "maxup_m": m, "maxup_pool": "official six recipes", **_timing(quick)}
     common = {"head_name": "protonet", "width": 64, "n_way": 5, "k_shot": 5, "n_query": 15}
     kinds = {"plain": {"recipe": "none"}, "maxup": {"recipe": None, "m": m}}
-    layouts = {"": {}, ", channels_last (candidate)": {"channels_last": True},
-               ", channels_last + pool before ReLU (candidate)": {"channels_last": True}}
+    previous = ", previous layout: NCHW, ReLU before pool (reference)"
+    layouts = {"": {}, previous: {"previous_layout": True}}
     trainers, flops, variants = {}, {}, {}
     peak_fn, peak_flops = peak.matmul_fn("onednn_fp32")
     variants["peak"] = peak_fn
     for kind, options in kinds.items():
         for layout, layout_options in layouts.items():
             trainer = EpisodeTrainer(**common, **options, **layout_options)
-            if "pool before ReLU" in layout:
-                candidates.pool_before_relu(trainer.backbone)
             name = f"{kind} episode{layout}"
             trainers[name], flops[name] = trainer, trainer.step_flops()
             variants[name] = trainer.episode
@@ -109,9 +107,8 @@ def section_metalearning(quick: bool, m: int) -> dict:
                 flops[f"{kind} forward+backward+update"] = flops[name]
     # bfloat16 autocast: shows what the oneDNN bf16 rate (the ~400 GFLOP/s figure) buys; it changes
     # the arithmetic, so it is a reference point, not a proposal
-    bf16 = "plain episode, channels_last + pool before ReLU, bf16 autocast (reference, changes precision)"
-    trainer = EpisodeTrainer(**common, recipe="none", channels_last=True)
-    candidates.pool_before_relu(trainer.backbone)
+    bf16 = "plain episode, bf16 autocast (reference, changes precision)"
+    trainer = EpisodeTrainer(**common, recipe="none")
     flops[bf16] = flops["plain episode"]
 
     def bf16_episode(trainer=trainer):
@@ -121,15 +118,13 @@ def section_metalearning(quick: bool, m: int) -> dict:
     variants[bf16] = bf16_episode
     variants["peak bf16"], peak_bf16_flops = peak.matmul_fn("onednn_bf16")
     images = torch.cat([trainers["plain episode"].sample().support, trainers["plain episode"].sample().query])
-    reference = EpisodeTrainer(**common).backbone
-    equivalence = {layout.strip(", "): candidates.max_difference(
-        reference, EpisodeTrainer(**common, **options).backbone if "pool" not in layout
-        else candidates.pool_before_relu(EpisodeTrainer(**common, **options).backbone), images)
-        for layout, options in list(layouts.items())[1:]}
-    # pool before ReLU alone, against channels_last alone: bit-identical outputs and gradients expected
-    equivalence["pool before ReLU, against channels_last"] = candidates.max_difference(
-        EpisodeTrainer(**common, channels_last=True).backbone,
-        candidates.pool_before_relu(EpisodeTrainer(**common, channels_last=True).backbone), images)
+    # the current layout against the previous one: equal up to float32 summation order
+    equivalence = {"current against previous layout": candidates.max_difference(
+        EpisodeTrainer(**common, previous_layout=True).backbone, EpisodeTrainer(**common).backbone, images)}
+    # of the two changes, pooling before ReLU alone is bit-identical (compared within one memory format)
+    equivalence["pool before ReLU alone"] = candidates.max_difference(
+        previous_conv4_layout(EpisodeTrainer(**common).backbone),
+        candidates.pool_before_relu(previous_conv4_layout(EpisodeTrainer(**common).backbone)), images)
     timings, memory = _timed(variants, settings)
     rows = []
     for name, timing in timings.items():
@@ -146,18 +141,17 @@ def section_metalearning(quick: bool, m: int) -> dict:
                                                                    peak_bf16_flops)
         kind = name.split()[0]
         ref = f"{kind} forward+backward+update" if "sample" in name else (
-            f"{kind} episode" if "candidate" in name else None)
+            f"{kind} episode" if "reference" in name and "bf16" not in name else None)
         rows.append(_row("metalearning", timings, name, "episodes/s", ref=ref, **extra))
     ratios = {"time of maxup episode / time of plain episode":
               benchkit.paired(timings, "maxup episode", "plain episode")}
     for kind in kinds:
         ratios[f"{kind}: time of sample+augment / time of forward+backward+update"] = benchkit.paired(
             timings, f"{kind} sample+augment", f"{kind} forward+backward+update")
-        for layout in list(layouts)[1:]:
-            ratios[f"{kind}: speed-up of{layout.strip(',')}"] = benchkit.paired(
-                timings, f"{kind} episode", f"{kind} episode{layout}")
-    ratios["plain: speed-up of bf16 autocast over channels_last + pool before ReLU"] = benchkit.paired(
-        timings, "plain episode, channels_last + pool before ReLU (candidate)", bf16)
+        ratios[f"{kind}: speed-up of the current layout over the previous one"] = benchkit.paired(
+            timings, f"{kind} episode{previous}", f"{kind} episode")
+    ratios["plain: speed-up of bf16 autocast over the float32 episode"] = benchkit.paired(
+        timings, "plain episode", bf16)
     return {"settings": settings, "rows": rows, "ratios": ratios, "candidate_max_difference": equivalence,
             "flops_analytic": {"plain": conv4_flops(64, 25 + 75), "maxup": conv4_flops(64, m * (25 + 75))},
             "peak_in_loop_gflops": peak_flops / timings["peak"]["median_s"] / 1e9,

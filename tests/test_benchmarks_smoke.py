@@ -57,6 +57,18 @@ def test_episode_trainer_parts():
         assert trainer.step_flops() > 0
 
 
+def test_previous_conv4_layout_is_the_same_function():
+    from metalearning_episodes import EpisodeTrainer
+
+    current = EpisodeTrainer(width=8, classes=6, seed=3).backbone
+    previous = EpisodeTrainer(width=8, classes=6, seed=3, previous_layout=True).backbone
+    assert isinstance(previous.blocks[0][2], torch.nn.ReLU) and isinstance(current.blocks[0][2], torch.nn.MaxPool2d)
+    assert previous.blocks[0][0].weight.is_contiguous()
+    assert current.blocks[0][0].weight.is_contiguous(memory_format=torch.channels_last)
+    x = torch.randn(6, 1, 28, 28)
+    assert torch.allclose(current(x), previous(x), atol=1e-4)
+
+
 def test_qat_step_parts():
     import quantization_qat_step as qat
 
