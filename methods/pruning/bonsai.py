@@ -1,26 +1,31 @@
-"""Bonsai (forward-pass-only structured pruning) and its one-shot baselines on encoder units.
+"""Bonsai (forward-pass-only structured pruning) and its one-shot baselines on transformer units.
 
 Dery, Kolawole, Kagy, Smith, Neubig & Talwalkar, "Everybody Prune Now: Structured Pruning of LLMs
 with only Forward Passes", arXiv 2402.05406, Section 3 (``ldery/Bonsai``). Each round:
 
-1. a *prior* importance per unit from forward statistics (Wanda-style ``|W| * ||x||``);
-2. ``n_masks`` sub-models, each switching off a random set of alive units worth ``round_fraction``
-   of the prunable parameters, drawn with probabilities biased towards low-prior units;
-3. each sub-model is *scored with forward passes only* (here: mean cosine similarity of its
-   sentence embeddings to the dense model's on the calibration sentences);
-4. a sparse linear regression from the 0/1 keep-vector to the score, its L1 strength chosen from
-   ``{1e-2, 1e-4, 0}`` by 5-fold cross-validated Kendall tau, gives each unit's importance;
-5. the least important units (per parameter) worth ``round_fraction`` are removed,
+1. a *prior* importance per unit from forward statistics (Wanda-style ``|W| * ||x||``); the alive
+   units of lowest prior worth twice the round's fraction are the round's candidates, the others
+   stay (``run_data_to_sampling_proba`` in the official code keeps the top ``1 - 2 * pfrac``);
+2. ``n_masks`` sub-models: half of them switch off a random set of candidates worth
+   ``round_fraction`` of the prunable parameters, drawn with probability ``max(prior) - prior``
+   (biased towards low-prior units), and each is followed by its *complementary* mask, which
+   switches off the other candidates instead (``set_masks(use_complement=True)``);
+3. each sub-model is *scored with forward passes only* by the target's quality (embedding fidelity
+   for the encoder, minus the mean token negative log-likelihood for the decoder);
+4. a sparse linear regression from the candidates' 0/1 keep-vector to the score, its L1 strength
+   chosen from ``{1e-2, 1e-4, 0}`` by 5-fold cross-validated Kendall tau, gives each candidate's
+   importance;
+5. the least important candidates (per parameter) worth ``round_fraction`` are removed,
 
-until the target sparsity. Units never switched off in a round's samples are not removed in that
-round. Deviation: Bonsai adds complementary masks; this implementation does not.
+until the target sparsity.
 
 Baselines (one-shot, global, by importance per parameter, at least one head and one block left in
 every layer): ``random``; ``magnitude`` (mean |w| of the unit's weights); ``wanda`` (mean of
 |w_ij| * ||x_j||_2 over the unit's weights, activation norms from the calibration sentences, Sun
 et al., ICLR 2024); ``taylor``, which needs backpropagation: the first-order Taylor estimate of
-the embedding change when a unit is removed, E||d e / d g_u||^2, estimated with random projections
-``r . e`` (E_r[(r . J)^2] = ||J||^2) and the gradients of the unit gates ``g_u``.
+the change of the target's objectives when a unit is removed, sqrt(E[(d o / d g_u)^2]) over the
+objectives ``o`` the target yields (:meth:`~methods.pruning.units.Target.objectives`) and the
+gradients of the unit gates ``g_u``.
 """
 
 from __future__ import annotations
@@ -29,11 +34,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
 from methods.core.errors import ConfigError
 
-from .encoder_units import UnitGates, UnitLayout, embed, encoder_layers, sparsity
+from .units import Target, UnitLayout, activation_norms, sparsity, weight_scores
 
 METHODS = ("random", "magnitude", "wanda", "taylor", "bonsai")
 
@@ -73,73 +77,38 @@ def select(scores: torch.Tensor, keep: torch.Tensor, layout: UnitLayout, target:
     return keep
 
 
-def _unit_weight_stats(model: nn.Module, layout: UnitLayout, input_norms: dict | None) -> torch.Tensor:
-    """Mean over each unit's weights of |w| (``input_norms`` None) or |w_ij| * ||x_j||."""
-    scores = []
-    for index, layer in enumerate(encoder_layers(model)):
-        attention = layer.attention.self
-        def weighted(linear, key):
-            w = linear.weight.detach().abs()
-            return w * input_norms[(index, key)][None, :] if input_norms is not None else w
-        qkv = sum(weighted(getattr(attention, n), "hidden").sum(1) for n in ("query", "key", "value"))
-        out = weighted(layer.attention.output.dense, "context").sum(0)
-        head = (qkv + out).reshape(layout.heads, layout.head_dim).sum(1)
-        inner = weighted(layer.intermediate.dense, "hidden").sum(1) + weighted(layer.output.dense, "inner").sum(0)
-        block = inner.reshape(layout.blocks, layout.block).sum(1)
-        head_weights = 4 * attention.query.in_features * layout.head_dim
-        block_weights = 2 * attention.query.in_features * layout.block
-        scores.append(torch.cat([head / head_weights, block / block_weights]))
-    return torch.cat(scores).double()
-
-
-def activation_norms(model: nn.Module, batch: dict) -> dict:
-    """L2 norms over calibration tokens of every prunable Linear's input features (Wanda's ||x_j||)."""
-    norms: dict = {}
-    mask = batch["attention_mask"].bool()
-    handles = []
-    for index, layer in enumerate(encoder_layers(model)):
-        for module, key in ((layer.attention.self.query, "hidden"), (layer.attention.output.dense, "context"),
-                            (layer.output.dense, "inner")):
-            def hook(mod, inputs, output, key=(index, key)):
-                norms[key] = inputs[0][mask].norm(dim=0)
-            handles.append(module.register_forward_hook(hook))
+def taylor_scores(target: Target, probes: int, generator: torch.Generator) -> torch.Tensor:
+    """sqrt(E[(d o / d g_u)^2]) per parameter of each unit, with full backpropagation (the weights
+    keep ``requires_grad``, so the memory is that of a gradient-based pruning method)."""
+    layout = target.layout
+    total = torch.zeros(layout.units, dtype=torch.float64)
+    count = 0
+    gate = torch.ones(layout.units, requires_grad=True)
+    target.gates.values = gate
     try:
-        with torch.no_grad():
-            embed(model, batch)
+        for objective in target.objectives(probes, generator):
+            objective.backward()
+            total += gate.grad.double() ** 2
+            count += 1
+            gate.grad = None
+            target.model.zero_grad(set_to_none=True)
     finally:
-        for handle in handles:
-            handle.remove()
-    return norms
+        target.gates.set(torch.ones(layout.units))
+    return (total / max(count, 1)).sqrt() / layout.unit_params()
 
 
-def taylor_scores(model: nn.Module, gates: UnitGates, batch: dict, probes: int,
-                  generator: torch.Generator) -> torch.Tensor:
-    """E_r[(d (r . e) / d g_u)^2] per unit with full backpropagation (weights keep requires_grad)."""
-    total = torch.zeros(gates.layout.units, dtype=torch.float64)
-    for _ in range(probes):
-        gate = torch.ones(gates.layout.units, requires_grad=True)
-        gates.values = gate
-        emb = embed(model, batch)
-        direction = torch.randn(emb.shape, generator=generator)
-        (emb * direction).sum().backward()
-        total += gate.grad.double() ** 2
-        model.zero_grad(set_to_none=True)
-    gates.set(torch.ones(gates.layout.units))
-    return (total / probes).sqrt() / gates.layout.unit_params()
-
-
-def one_shot_scores(method: str, model: nn.Module, gates: UnitGates, batch: dict, generator: torch.Generator,
-                    probes: int = 8) -> torch.Tensor:
+def one_shot_scores(method: str, target: Target, generator: torch.Generator, probes: int = 8) -> torch.Tensor:
     """Importance per parameter of every unit for a one-shot baseline (higher = keep)."""
-    layout = gates.layout
+    layout = target.layout
     if method == "random":
         return torch.rand(layout.units, generator=generator, dtype=torch.float64)
     if method == "magnitude":
-        return _unit_weight_stats(model, layout, None)
+        return weight_scores(target.model, layout, target.arch, None)
     if method == "wanda":
-        return _unit_weight_stats(model, layout, activation_norms(model, batch))
+        norms = activation_norms(target.model, target.arch, target.forward, target.token_mask)
+        return weight_scores(target.model, layout, target.arch, norms)
     if method == "taylor":
-        return taylor_scores(model, gates, batch, probes, generator)
+        return taylor_scores(target, probes, generator)
     raise ConfigError("method", method, f"one of {list(METHODS)}")
 
 
@@ -151,22 +120,35 @@ class BonsaiConfig:
     folds: int = 5
 
 
-def _sample_mask(keep: torch.Tensor, prior: torch.Tensor, layout: UnitLayout, fraction: float,
-                 rng: np.random.Generator) -> torch.Tensor:
-    """Switch off alive units worth ``fraction`` of the prunable parameters, low prior more likely."""
-    alive = torch.nonzero(keep).flatten().numpy()
-    z = prior[alive].numpy()
-    z = (z - z.mean()) / (z.std() + 1e-12)
-    weights = np.exp(-z)
-    order = rng.choice(alive, size=len(alive), replace=False, p=weights / weights.sum())
+def _candidates(keep: torch.Tensor, prior: torch.Tensor, layout: UnitLayout, fraction: float) -> torch.Tensor:
+    """The alive units of lowest prior (per parameter) worth ``2 * fraction`` of the prunable parameters."""
+    alive = torch.nonzero(keep).flatten()
+    params = layout.unit_params()
+    order = alive[prior[alive].argsort()]
+    within = torch.cumsum(params[order], 0) <= 2 * fraction * float(params.sum()) + float(params[order[0]])
+    return order[within]
+
+
+def _sample_pair(keep: torch.Tensor, candidates: torch.Tensor, prior: torch.Tensor, layout: UnitLayout,
+                 fraction: float, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """A mask switching off candidates worth ``fraction`` (low prior more likely) and its complement."""
+    z = prior[candidates].numpy()
+    weights = z.max() - z + 1e-12
+    order = candidates.numpy()[rng.choice(len(candidates), size=len(candidates), replace=False,
+                                          p=weights / weights.sum())]
     params = layout.unit_params().numpy()
-    budget, removed, mask = fraction * params.sum(), 0.0, keep.clone()
+    budget, removed = fraction * params.sum(), 0.0
+    dropped = []
     for i in order:
         if removed >= budget:
             break
-        mask[i] = 0
+        dropped.append(i)
         removed += params[i]
-    return mask
+    mask, complement = keep.clone(), keep.clone()
+    mask[dropped] = 0
+    complement[candidates] = 0
+    complement[dropped] = 1
+    return mask, complement
 
 
 def _kendall_cv(x: np.ndarray, y: np.ndarray, alpha: float, folds: int, seed: int) -> float:
@@ -196,41 +178,39 @@ def regress_importance(masks: np.ndarray, scores: np.ndarray, alphas, folds: int
     return _fit(masks, y, best).coef_, best
 
 
-def bonsai(model: nn.Module, gates: UnitGates, batch: dict, targets: tuple[float, ...], config: BonsaiConfig,
-           seed: int, log=None) -> dict[float, torch.Tensor]:
+def bonsai(target: Target, targets: tuple[float, ...], config: BonsaiConfig, seed: int,
+           log=None) -> dict[float, torch.Tensor]:
     """Bonsai's iterative loop; returns the keep-vector at every sparsity in ``targets``."""
-    layout = gates.layout
+    layout = target.layout
     targets = tuple(sorted(check_sparsity(t) for t in targets))
     rng = np.random.default_rng(seed)
-    with torch.no_grad():
-        dense = embed(model, batch)
     keep = torch.ones(layout.units)
     results: dict[float, torch.Tensor] = {}
-    for target in targets:
-        while sparsity(keep, layout) < target - 1e-3:
-            gates.set(keep)
-            prior = one_shot_scores("wanda", model, gates, batch, torch.Generator())
-            step = min(config.round_fraction, target - sparsity(keep, layout))
-            masks = [_sample_mask(keep, prior, layout, step, rng) for _ in range(config.n_masks)]
-            scores = []
-            with torch.no_grad():
-                for mask in masks:
-                    gates.set(mask)
-                    scores.append(float((embed(model, batch) * dense).sum(-1).mean()))
-            observed = torch.stack(masks).bool()
-            varied = (keep.bool() & ~observed.all(0))
-            columns = torch.nonzero(varied).flatten()
-            coef, alpha = regress_importance(torch.stack(masks)[:, columns].numpy(), np.array(scores),
-                                             config.alphas, config.folds, seed)
+    for goal in targets:
+        while sparsity(keep, layout) < goal - 1e-3:
+            target.gates.set(keep)
+            prior = one_shot_scores("wanda", target, torch.Generator())
+            step = min(config.round_fraction, goal - sparsity(keep, layout))
+            candidates = _candidates(keep, prior, layout, step)
+            masks, scores = [], []
+            for _ in range((config.n_masks + 1) // 2):
+                for mask in _sample_pair(keep, candidates, prior, layout, step, rng):
+                    target.gates.set(mask)
+                    masks.append(mask[candidates])
+                    scores.append(target.quality())
+            coef, alpha = regress_importance(torch.stack(masks).numpy(), np.array(scores), config.alphas,
+                                             config.folds, seed)
             importance = torch.full((layout.units,), float("inf"), dtype=torch.float64)
-            importance[columns] = torch.from_numpy(coef).double() / layout.unit_params()[columns]
+            importance[candidates] = torch.from_numpy(coef).double() / layout.unit_params()[candidates]
             before = sparsity(keep, layout)
-            keep = select(importance, keep, layout, before + step, eligible=varied)
+            eligible = torch.zeros(layout.units, dtype=torch.bool)
+            eligible[candidates] = True
+            keep = select(importance, keep, layout, before + step, eligible=eligible)
             if log:
-                log.info("bonsai round: sparsity %.3f -> %.3f (alpha %g, %d units varied)", before,
-                         sparsity(keep, layout), alpha, len(columns))
+                log.info("bonsai round: sparsity %.3f -> %.3f (alpha %g, %d candidates, %d sub-models)", before,
+                         sparsity(keep, layout), alpha, len(candidates), len(masks))
             if sparsity(keep, layout) <= before + 1e-9:
                 break
-        results[target] = keep.clone()
-    gates.set(torch.ones(layout.units))
+        results[goal] = keep.clone()
+    target.gates.set(torch.ones(layout.units))
     return results

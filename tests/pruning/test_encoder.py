@@ -5,6 +5,7 @@ import torch
 from methods.core.errors import ConfigError
 from methods.pruning import bonsai as B
 from methods.pruning import encoder_units as E
+from methods.pruning import units as U
 
 pytest.importorskip("transformers")
 if E.importlib.util.find_spec(E.MINILM_DISTRIBUTION) is None:
@@ -29,40 +30,61 @@ def test_embeddings_are_semantic(encoder):
 
 def test_gates_equal_physical_removal_and_selection_hits_the_target(encoder):
     tokenizer, model, batch = encoder
-    layout = E.unit_layout(model)
+    target = E.EncoderTarget(model, batch)
+    layout = target.layout
     assert (layout.layers, layout.heads, layout.blocks) == (6, 12, 48)
-    gates = E.UnitGates(model, layout)
-    scores = B.one_shot_scores("magnitude", model, gates, batch, torch.Generator().manual_seed(0))
+    scores = B.one_shot_scores("magnitude", target, torch.Generator().manual_seed(0))
     keep = B.select(scores, torch.ones(layout.units), layout, 0.5)
-    assert E.sparsity(keep, layout) == pytest.approx(0.5, abs=0.02)
+    assert U.sparsity(keep, layout) == pytest.approx(0.5, abs=0.02)
     heads, blocks = layout.split(keep)
     assert bool((heads.sum(1) >= 1).all()) and bool((blocks.sum(1) >= 1).all())
-    gates.set(keep)
+    target.gates.set(keep)
     with torch.no_grad():
         gated = E.embed(model, batch)
-    gates.remove()
+    target.close()
     _, fresh = E.load_encoder(E.minilm_folder())
-    E.remove_units(fresh, keep, layout)
+    U.remove_units(fresh, keep, layout, E.BERT)
     with torch.no_grad():
         assert torch.allclose(E.embed(fresh, batch), gated, atol=1e-5)
     assert sum(p.numel() for p in fresh.parameters()) < sum(p.numel() for p in model.parameters())
     for hook_free in model.encoder.layer:
-        assert not hook_free.attention.self._forward_hooks
+        assert not hook_free.attention.output.dense._forward_pre_hooks
+
+
+def test_wanda_norms_are_those_of_each_projections_own_input(encoder):
+    """The MLP input projection reads the attention block's output, not the layer's input."""
+    _, model, batch = encoder
+    target = E.EncoderTarget(model, batch)
+    try:
+        norms = U.activation_norms(model, E.BERT, target.forward, target.token_mask)
+    finally:
+        target.close()
+    layer = model.encoder.layer[0]
+    seen = {}
+    def record(module, inputs, output):
+        seen["x"] = inputs[0]
+
+    handle = layer.intermediate.dense.register_forward_hook(record)
+    with torch.no_grad():
+        E.embed(model, batch)
+    handle.remove()
+    expected = seen["x"][batch["attention_mask"].bool()].norm(dim=0)
+    assert torch.allclose(norms[layer.intermediate.dense], expected)
+    assert not torch.allclose(norms[layer.intermediate.dense], norms[layer.attention.self.query])
 
 
 def test_bonsai_round_prunes_with_forward_passes_only(encoder):
     _, model, batch = encoder
-    layout = E.unit_layout(model)
-    gates = E.UnitGates(model, layout)
+    target = E.EncoderTarget(model, batch)
     for p in model.parameters():
         p.requires_grad_(False)
     try:
-        keeps = B.bonsai(model, gates, batch, (0.1,), B.BonsaiConfig(n_masks=10, round_fraction=0.1), seed=0)
+        keeps = B.bonsai(target, (0.1,), B.BonsaiConfig(n_masks=10, round_fraction=0.1), seed=0)
     finally:
-        gates.remove()
+        target.close()
         for p in model.parameters():
             p.requires_grad_(True)
-    assert E.sparsity(keeps[0.1], layout) == pytest.approx(0.1, abs=0.02)
+    assert U.sparsity(keeps[0.1], target.layout) == pytest.approx(0.1, abs=0.02)
 
 
 def test_regression_recovers_planted_importances():
@@ -75,19 +97,19 @@ def test_regression_recovers_planted_importances():
 
 
 def test_bad_input_names_the_setting(encoder):
-    _, model, _ = encoder
-    layout = E.unit_layout(model)
-    with pytest.raises(ConfigError, match="sparsity"):
-        B.select(torch.ones(layout.units), torch.ones(layout.units), layout, 1.0)
-    with pytest.raises(ConfigError, match="sparsity"):
-        B.check_sparsity(-0.1)
-    with pytest.raises(ConfigError, match="model"):
-        E.unit_layout(torch.nn.Linear(3, 3))
-    with pytest.raises(ConfigError, match="block"):
-        E.unit_layout(model, block=7)
-    gates = E.UnitGates(model, layout)
+    _, model, batch = encoder
+    target = E.EncoderTarget(model, batch)
+    layout = target.layout
     try:
+        with pytest.raises(ConfigError, match="sparsity"):
+            B.select(torch.ones(layout.units), torch.ones(layout.units), layout, 1.0)
+        with pytest.raises(ConfigError, match="sparsity"):
+            B.check_sparsity(-0.1)
+        with pytest.raises(ConfigError, match="model"):
+            U.unit_layout(torch.nn.Linear(3, 3), E.BERT)
+        with pytest.raises(ConfigError, match="block"):
+            U.unit_layout(model, E.BERT, block=7)
         with pytest.raises(ConfigError, match="method"):
-            B.one_shot_scores("obs", model, gates, {}, torch.Generator())
+            B.one_shot_scores("obs", target, torch.Generator())
     finally:
-        gates.remove()
+        target.close()

@@ -1,0 +1,192 @@
+"""Jobs of the ``bonsai`` and ``bonsai_llm`` tables: structured pruning of transformer heads and MLP
+neurons (all-MiniLM-L6-v2; SmolLM2-135M, a LLaMA-architecture decoder).
+
+Calibration and evaluation sentences are disjoint, seeded draws from ``pydoc_sentences``. Quality
+is embedding fidelity for the encoder (mean cosine similarity between the pruned and the dense
+model's sentence embeddings) and perplexity for the decoder, both on the evaluation sentences.
+Training saves each method's keep-vector per target sparsity with its pruning time and peak
+memory; evaluation removes the units physically and measures quality, parameters and CPU latency
+against the dense model.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from methods.core.atomic import atomic_path
+from methods.core.seeding import derive_seed, seed_everything
+from methods.core.study import RunContext
+from methods.data.formats import load_arrays
+
+from . import bonsai as bonsai_lib
+from .decoder_units import LLAMA, DecoderTarget, load_decoder, perplexity
+from .encoder_units import BERT, EncoderTarget, embed, load_encoder, minilm_folder
+from .memory import peak_memory
+from .timing import paired_speedup
+from .units import remove_units, sparsity, unit_layout
+
+
+def _load_minilm(ctx: RunContext):
+    return load_encoder(minilm_folder())
+
+
+def _load_smollm2(ctx: RunContext):
+    from methods.data import smollm2
+
+    return load_decoder(smollm2.verified_folder(ctx.data[smollm2.NAME]))
+
+
+class _Encoder(torch.nn.Module):
+    """``input_ids -> sentence embedding``, so that the suite's latency timer can call it."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids):
+        return embed(self.model, {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)})
+
+
+class _Decoder(torch.nn.Module):
+    """``input_ids -> next-token logits`` (a prefill), for the latency timer."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids):
+        return self.model(input_ids=input_ids).logits
+
+
+def _embeddings(model, batches) -> list[torch.Tensor]:
+    with torch.no_grad():
+        return [embed(model, b) for b in batches]
+
+
+def _cosine(model, batches, reference) -> float:
+    """Mean cosine similarity of the model's sentence embeddings to the dense model's."""
+    pairs = zip(_embeddings(model, batches), reference)
+    return float(torch.cat([(e * r).sum(-1) for e, r in pairs]).mean())
+
+
+@dataclass(frozen=True)
+class TransformerModel:
+    """One prunable model of the tables: how to load it, its units, and its quality metric."""
+
+    load: Callable
+    target: type
+    arch: object
+    metric: str
+    reference: Callable  # (dense, evaluation batches) -> what ``quality`` compares with
+    quality: Callable  # (pruned, evaluation batches, reference) -> value
+    timed: type  # input_ids -> output wrapper for the latency timer
+
+
+MODELS = {
+    "all-MiniLM-L6-v2": TransformerModel(_load_minilm, EncoderTarget, BERT, "cosine", _embeddings, _cosine,
+                                         _Encoder),
+    "SmolLM2-135M-Instruct": TransformerModel(_load_smollm2, DecoderTarget, LLAMA, "perplexity",
+                                              lambda dense, batches: None,
+                                              lambda model, batches, reference: perplexity(model, batches), _Decoder),
+}
+
+
+def _sentences(ctx: RunContext, params: dict) -> tuple[list[str], list[str]]:
+    """Calibration sentences (the shortest of a seeded draw, to bound the forward cost) and
+    evaluation sentences (a fixed draw for every seed and method, disjoint from calibration)."""
+    pool = [str(s) for s in load_arrays(ctx.data[ctx.run.dataset])["sentences"]]
+    eval_rng = np.random.default_rng(derive_seed(ctx.run.dataset, "evaluation"))
+    order = eval_rng.permutation(len(pool))
+    evaluation = [pool[i] for i in order[:params["eval_sentences"]]]
+    rest = [pool[i] for i in order[params["eval_sentences"]:]]
+    draw = np.random.default_rng(derive_seed(ctx.run.seed, "calibration")).permutation(len(rest))
+    candidates = [rest[i] for i in draw[:4 * params["calibration_sentences"]]]
+    calibration = sorted(candidates, key=lambda s: (len(s.split()), s))[:params["calibration_sentences"]]
+    return calibration, evaluation
+
+
+def _batches(tokenizer, sentences: list[str], size: int) -> list[dict]:
+    return [dict(tokenizer(sentences[i:i + size], padding=True, return_tensors="pt"))
+            for i in range(0, len(sentences), size)]
+
+
+def _warm_imports() -> None:
+    """Import the regression libraries before memory is measured (module code is not method memory)."""
+    import scipy.stats  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+    import sklearn.model_selection  # noqa: F401
+
+
+def train_transformer(ctx: RunContext) -> dict:
+    params, seed = dict(ctx.run.params), ctx.run.seed
+    spec = MODELS[params["model"]]
+    calibration, _ = _sentences(ctx, params)
+    tokenizer, model = spec.load(ctx)
+    (batch,) = _batches(tokenizer, calibration, len(calibration))
+    target = spec.target(model, batch, params["block"])
+    targets = tuple(params["sparsities"])
+    _warm_imports()
+    saved, costs = {}, {}
+    for method in params["methods"]:
+        seed_everything(derive_seed(seed, method))
+        start = time.perf_counter()
+        with peak_memory() as mem:
+            if method == "bonsai":
+                config = bonsai_lib.BonsaiConfig(n_masks=params["n_masks"], round_fraction=params["round_fraction"])
+                keeps = bonsai_lib.bonsai(target, targets, config, derive_seed(seed, method), ctx.log)
+            else:
+                scores = bonsai_lib.one_shot_scores(method, target,
+                                                    torch.Generator().manual_seed(derive_seed(seed, method)),
+                                                    probes=params["taylor_probes"])
+                keeps = {t: bonsai_lib.select(scores, torch.ones(target.layout.units), target.layout, t)
+                         for t in targets}
+        elapsed = time.perf_counter() - start
+        for goal, keep in keeps.items():
+            key = f"{method}@s{goal:.2f}"
+            saved[key] = keep
+            costs[key] = {"prune_s": elapsed, "prune_peak_mb": mem["peak_mb"], "sparsity": sparsity(keep, target.layout)}
+        ctx.log.info("%s pruned in %.1f s, peak +%.0f MiB", method, elapsed, mem["peak_mb"])
+    target.close()
+    with atomic_path(ctx.run_dir / "keep.pt") as tmp:
+        torch.save(saved, tmp)
+    return {"costs": costs, "calibration_sentences": len(calibration),
+            "calibration_tokens": int(batch["attention_mask"].sum())}
+
+
+def evaluate_transformer(ctx: RunContext) -> dict:
+    from methods.core import measure
+
+    params = dict(ctx.run.params)
+    spec = MODELS[params["model"]]
+    _, evaluation = _sentences(ctx, params)
+    costs = json.loads((ctx.run_dir / "train.json").read_text())["summary"]["costs"]
+    saved = torch.load(ctx.run_dir / "keep.pt", weights_only=True)
+    tokenizer, dense = spec.load(ctx)
+    layout = unit_layout(dense, spec.arch, params["block"])
+    batches = _batches(tokenizer, evaluation, params.get("eval_batch", len(evaluation)))
+    example = tokenizer([evaluation[0]], return_tensors="pt")["input_ids"]
+    base_params = measure.count_parameters(dense)
+    metrics, timings = {}, {}
+    reference = spec.reference(dense, batches)
+    if spec.metric == "perplexity":
+        metrics["perplexity@dense@s0.00"] = spec.quality(dense, batches, reference)
+    for key, keep in saved.items():
+        model = copy.deepcopy(dense)  # the dense model is never changed; a copy is 10x cheaper than reloading
+        remove_units(model, keep, layout, spec.arch)
+        metrics[f"{spec.metric}@{key}"] = spec.quality(model, batches, reference)
+        metrics[f"params@{key}"] = measure.count_parameters(model)
+        metrics[f"param_fraction@{key}"] = measure.count_parameters(model) / base_params
+        metrics[f"sparsity@{key}"] = costs[key]["sparsity"]
+        metrics[f"prune_peak_mb@{key}"] = costs[key]["prune_peak_mb"]
+        metrics[f"prune_s@{key}"] = costs[key]["prune_s"]
+        timings[f"measured_speedup@{key}"], _ = paired_speedup(spec.timed(dense), spec.timed(model), example, 8,
+                                                               ctx.threads, rounds=3,
+                                                               min_run_time=ctx.timing_seconds(0.1))
+    return {"metrics": metrics, "timings": timings}
