@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -160,6 +161,14 @@ def train_transformer(ctx: RunContext) -> dict:
             "calibration_tokens": int(batch["attention_mask"].sum())}
 
 
+def _record(metrics: dict, spec: TransformerModel, key: str, value: float) -> None:
+    """The quality of one pruned model; perplexity also as its log (the mean token NLL), which
+    averages over seeds without one collapsed model dominating the mean."""
+    metrics[f"{spec.metric}@{key}"] = value
+    if spec.metric == "perplexity":
+        metrics[f"nll@{key}"] = math.log(value)
+
+
 def evaluate_transformer(ctx: RunContext) -> dict:
     from methods.core import measure
 
@@ -176,11 +185,11 @@ def evaluate_transformer(ctx: RunContext) -> dict:
     metrics, timings = {}, {}
     reference = spec.reference(dense, batches)
     if spec.metric == "perplexity":
-        metrics["perplexity@dense@s0.00"] = spec.quality(dense, batches, reference)
+        _record(metrics, spec, "dense@s0.00", spec.quality(dense, batches, reference))
     for key, keep in saved.items():
         model = copy.deepcopy(dense)  # the dense model is never changed; a copy is 10x cheaper than reloading
         remove_units(model, keep, layout, spec.arch)
-        metrics[f"{spec.metric}@{key}"] = spec.quality(model, batches, reference)
+        _record(metrics, spec, key, spec.quality(model, batches, reference))
         metrics[f"params@{key}"] = measure.count_parameters(model)
         metrics[f"param_fraction@{key}"] = measure.count_parameters(model) / base_params
         metrics[f"sparsity@{key}"] = costs[key]["sparsity"]

