@@ -108,13 +108,18 @@ def build_plan(config: dict) -> Plan:
                 plan.left_out.append({"study": name, "run": run.run_id, "datasets": blocked})
             else:
                 offline.append(run)
+        offline_ids = {run.run_id for run in offline}
         for spec in study.tables:
-            runs = [r for r in offline if spec.datasets is None or r.dataset in spec.datasets]
+            feeds = [r for r in grid if (spec.datasets is None or r.dataset in spec.datasets)
+                     and (spec.methods is None or r.method in spec.methods)]
+            runs = [r for r in feeds if r.run_id in offline_ids]
             if runs:
                 plan.tables.append(PlannedTable(name, spec, [r.run_id for r in runs]))
             else:
-                plan.left_out.append({"study": name, "table": spec.name,
-                                      "reason": "its data must be downloaded" if grid else "no runs selected"})
+                filtered = entry.get("datasets") or entry.get("methods")
+                reason = ("its data must be downloaded" if feeds else
+                          "no runs selected" if filtered else f"not part of the {scale} scale")
+                plan.left_out.append({"study": name, "table": spec.name, "reason": reason})
         pending = list(offline)
         while pending:
             run = pending.pop()
@@ -132,8 +137,9 @@ def left_out_summary(plan: Plan) -> list[str]:
     lines = []
     for item in plan.left_out:
         if "table" in item:
-            lines.append(f"table `{item['table']}` ({item['study']}): {item['reason']}; "
-                         "add it with `--config download=true` (mirror or upstream)")
+            hint = "; add it with `--config download=true` (mirror or upstream)" \
+                if item["reason"] == "its data must be downloaded" else ""
+            lines.append(f"table `{item['table']}` ({item['study']}): {item['reason']}{hint}")
     blocked = sorted({d for item in plan.left_out for d in item.get("datasets", [])})
     if blocked:
         lines.append(f"datasets {', '.join(blocked)} need a download; add them with `--config download=true`")

@@ -103,6 +103,7 @@ class TableSpec:
     figures: tuple[FigureSpec, ...] = ()
     caption: str = ""
     datasets: tuple[str, ...] | None = None  # None: every dataset the study runs
+    methods: tuple[str, ...] | None = None  # run methods that feed it; None: every run of the study
     decimals: Mapping[str, int] = field(default_factory=dict)
 
 

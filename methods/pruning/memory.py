@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import resource
 import sys
 from pathlib import Path
@@ -31,6 +32,15 @@ def _reset_peak() -> bool:
         return False
 
 
+def _release_free_heap() -> None:
+    """Return the C heap's free pages to the kernel (glibc ``malloc_trim``), so that memory freed
+    before the block cannot be reused unseen by it (its pages would already count as resident)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the peak can then be an underestimate
+        pass
+
+
 def _maxrss_kib() -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak // 1024 if sys.platform == "darwin" else peak
@@ -40,10 +50,12 @@ def _maxrss_kib() -> int:
 def peak_memory() -> Iterator[dict]:
     """Yield a dict that receives ``peak_mb``: the block's peak RSS above the RSS at its start.
 
-    On Linux the kernel's high-water mark is reset at the start, so the figure is the block's own
-    peak; elsewhere it falls back to the growth of the process's lifetime peak (a lower bound).
+    On Linux the kernel's high-water mark is reset at the start, after the C heap's free pages went
+    back to the kernel, so the figure is the block's own peak; elsewhere it falls back to the growth
+    of the process's lifetime peak (a lower bound).
     """
     result: dict = {}
+    _release_free_heap()
     exact = _reset_peak() and _status_kib("VmHWM") is not None
     start = _status_kib("VmRSS") if exact else _maxrss_kib()
     try:

@@ -125,9 +125,6 @@ _TRANSFORMER_COSTS = {"sparsity": "Sparsity (prunable params)", "param_fraction"
 _TRANSFORMER_COST_DECIMALS = {"sparsity": 3, "param_fraction": 3, "measured_speedup": 2, "prune_peak_mb": 0,
                               "prune_s": 1}
 
-_TABLE_OF_RUN_METHOD = {"unstructured": "pruning", "channel": "structured", "one_shot": "bonsai", "bonsai": "bonsai",
-                        "one_shot_llm": "bonsai_llm", "bonsai_llm": "bonsai_llm"}
-
 
 class PruningStudy(Study):
     name = "pruning"
@@ -137,6 +134,7 @@ class PruningStudy(Study):
     tables = (
         TableSpec(
             name="pruning",
+            methods=("unstructured",),
             title="Unstructured pruning (ShrinkBench protocol): accuracy against compression and theoretical speed-up",
             metrics={"accuracy": "Test accuracy (%)", "compression_ratio": "Compression (all params / non-zero)",
                      "theoretical_speedup": "Theoretical speed-up (non-zero MACs)",
@@ -157,6 +155,7 @@ class PruningStudy(Study):
         ),
         TableSpec(
             name="structured",
+            methods=("channel",),
             title="Structured channel pruning (channels physically removed)",
             metrics={"accuracy_pruned": "Acc. after pruning (%)", "accuracy": "Acc. after fine-tuning (%)",
                      "flops": "FLOPs / image", "flops_speedup": "MACs speed-up", "params": "Parameters",
@@ -171,6 +170,7 @@ class PruningStudy(Study):
         ),
         TableSpec(
             name="bonsai",
+            methods=("one_shot", "bonsai"),
             title="Structured pruning of all-MiniLM-L6-v2 heads and MLP neurons: Bonsai and baselines",
             metrics={"cosine": "Embedding fidelity (cosine to dense)", **_TRANSFORMER_COSTS},
             decimals={"cosine": 3, **_TRANSFORMER_COST_DECIMALS},
@@ -183,6 +183,7 @@ class PruningStudy(Study):
         ),
         TableSpec(
             name="bonsai_llm",
+            methods=("one_shot_llm", "bonsai_llm"),
             title="Structured pruning of SmolLM2-135M (LLaMA architecture) attention groups and MLP neurons: "
                   "Bonsai and baselines",
             metrics={"nll": "Held-out NLL (nats/token)", "perplexity": "Perplexity (held-out text)",
@@ -222,7 +223,7 @@ class PruningStudy(Study):
     def summarize(self, spec: TableSpec, runs, scale: str, paper_numbers):
         from .tables import split_sweeps
 
-        return super().summarize(spec, split_sweeps(runs, spec.name, _TABLE_OF_RUN_METHOD), scale, paper_numbers)
+        return super().summarize(spec, split_sweeps(runs, spec.methods), scale, paper_numbers)
 
 
 STUDY = PruningStudy()

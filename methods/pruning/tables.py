@@ -5,13 +5,14 @@ from __future__ import annotations
 import pandas as pd
 
 
-def split_sweeps(runs: pd.DataFrame, table: str, table_of_run_method: dict[str, str]) -> pd.DataFrame:
-    """Rows of the runs that feed ``table``, with ``metric@method@setting`` split into its columns.
+def split_sweeps(runs: pd.DataFrame, run_methods: tuple[str, ...]) -> pd.DataFrame:
+    """Rows of the runs of ``run_methods`` (a table's feeding runs), with ``metric@method@setting``
+    split into its columns.
 
     Metrics without the two ``@`` parts (job costs, run-level values) are dropped: the tables
     report per-setting values only.
     """
-    mine = runs[runs["method"].map(table_of_run_method).eq(table)]
+    mine = runs[runs["method"].isin(run_methods)]
     parts = mine["metric"].str.split("@", expand=True)
     if parts.shape[1] < 3:
         return mine.iloc[0:0]

@@ -77,3 +77,16 @@ def test_planning_does_not_import_torch():
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_table_without_runs_at_a_scale_is_left_out_and_says_so():
+    config = _config(studies={"pruning": {"enabled": True}})
+    smoke = build_plan(config)
+    assert "bonsai_llm" not in [t.spec.name for t in smoke.tables]
+    assert {"study": "pruning", "table": "bonsai_llm", "reason": "not part of the smoke scale"} in smoke.left_out
+    line = next(line for line in left_out_summary(smoke) if "bonsai_llm" in line)
+    assert "download" not in line
+    laptop = build_plan(_config(scale="laptop", studies={"pruning": {"enabled": True}}))
+    tables = {t.spec.name: t for t in laptop.tables}
+    assert all("_llm/" in run_id for run_id in tables["bonsai_llm"].run_ids)
+    assert not any("_llm/" in run_id for run_id in tables["bonsai"].run_ids)
