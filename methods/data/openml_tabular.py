@@ -11,7 +11,9 @@ metadata, with OpenML's name, version and licence of the dataset.
 The target is the dataset's ``default_target_attribute``, as in the paper's ``dataset_custom.py``
 (openml-python's ``get_data``); OpenML's ignored attributes and row ids are left out. Numeric columns
 become float64 with NaN for missing values, every other column (nominal, string) text with ``""``
-(:mod:`methods.data.tabular_format`); the class labels are the target's values as text. The paper's
+(:mod:`methods.data.tabular_format`), and the table says its types are declared (``types_declared``):
+a text column stays categorical even when most of its cells look like numbers (Titanic's ``ticket``),
+as the paper's code takes OpenML's categorical indicator; the class labels are the target's values as text. The paper's
 per-dataset cleaning (e.g. the rows it drops from 42178 and 183) is not repeated here.
 """
 
@@ -71,6 +73,7 @@ def prepare(data_id: int, raw_dir: Path, out: Path) -> None:
     details = bunch.details
     target = details["default_target_attribute"]
     meta = {"target": target, "source": f"OpenML {data_id}: {details['name']} version {details['version']}",
+            "types_declared": True,
             "openml": manifest["openml"], "sha256": {name: e["sha256"] for name, e in manifest["files"].items()}}
     try:
         table = frame_table(bunch.frame, target, meta)

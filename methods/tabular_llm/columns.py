@@ -59,7 +59,8 @@ def _numeric_text(values: np.ndarray) -> np.ndarray | None:
 def infer_types(table: Table, dataset: str, overrides: dict[str, str] | None = None) -> list[Column]:
     """Type every column: float columns are numerical (binary if only 0/1), text columns are
     categorical (binary if they hold exactly two values); ``overrides`` (or :data:`OVERRIDES`)
-    win. Text columns whose cells are all numbers are numerical; partly numeric text raises."""
+    win. Text columns whose cells are all numbers are numerical; partly numeric text raises,
+    unless the source declared the types (``meta["types_declared"]``, OpenML): text stays text."""
     chosen = dict(OVERRIDES.get(dataset, {}) if overrides is None else overrides)
     unknown = set(chosen) - set(table.names)
     if unknown:
@@ -72,7 +73,7 @@ def infer_types(table: Table, dataset: str, overrides: dict[str, str] | None = N
         if name in chosen:
             columns.append(Column(name, chosen[name], i))
             continue
-        if values.dtype.kind == "U":
+        if values.dtype.kind == "U" and not table.meta.get("types_declared"):
             try:
                 numeric = _numeric_text(values)
             except DataError as error:
