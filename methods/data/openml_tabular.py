@@ -14,7 +14,8 @@ become float64 with NaN for missing values, every other column (nominal, string)
 (:mod:`methods.data.tabular_format`), and the table says its types are declared (``types_declared``):
 a text column stays categorical even when most of its cells look like numbers (Titanic's ``ticket``),
 as the paper's code takes OpenML's categorical indicator; the class labels are the target's values as text. The paper's
-per-dataset cleaning (e.g. the rows it drops from 42178 and 183) is not repeated here.
+per-dataset cleaning is repeated (:func:`paper_cleaning`): constant columns dropped, the rows it drops from 183 and
+42178.
 """
 
 from __future__ import annotations
@@ -42,6 +43,28 @@ _CITATION = ("Vanschoren, van Rijn, Bischl & Torgo, OpenML: Networked Science in
 
 def _text(values) -> np.ndarray:
     return np.where(values.isna().to_numpy(), "", values.to_numpy(dtype=object).astype(str))
+
+
+# The paper's own preparation of single datasets (``load_single_data`` in dataset_custom.py):
+# abalone (183): rows dropped whose ring-count classes are too rare for a stratified split;
+# Telco churn (42178, after SAINT): blank TotalCharges read as 0, then those rows dropped.
+_DROP_ROWS = {183: (236, 294, 480, 719, 2108, 2201, 2209, 3149, 3280)}
+_BLANK_AS_ZERO_THEN_DROP = {42178: "TotalCharges"}
+
+
+def paper_cleaning(frame, data_id: int, target: str):
+    """The frame as the paper trains on it: its per-dataset row fixes, and the feature columns
+    with a single distinct value dropped (as for every dataset there)."""
+    import pandas as pd
+
+    frame = frame.drop(index=list(_DROP_ROWS.get(data_id, ()))).reset_index(drop=True)
+    column = _BLANK_AS_ZERO_THEN_DROP.get(data_id)
+    if column is not None:
+        values = pd.to_numeric(frame[column].astype(str).str.strip().replace("", "0"))
+        frame = frame.assign(**{column: values})
+        frame = frame[frame[column] != 0].reset_index(drop=True)
+    constant = [name for name in frame.columns if name != target and frame[name].nunique() <= 1]
+    return frame.drop(columns=constant)
 
 
 def frame_table(frame, target: str, meta: dict) -> Table:
@@ -76,7 +99,7 @@ def prepare(data_id: int, raw_dir: Path, out: Path) -> None:
             "types_declared": True,
             "openml": manifest["openml"], "sha256": {name: e["sha256"] for name, e in manifest["files"].items()}}
     try:
-        table = frame_table(bunch.frame, target, meta)
+        table = frame_table(paper_cleaning(bunch.frame, data_id, target), target, meta)
     except DataError as error:
         raise DataError(f"OpenML dataset {data_id}: {error}") from None
     save_table(out, table)

@@ -23,6 +23,7 @@ POSITIVE = ("1", "1.0", "yes", "y", "true", "t", "positive", "male")
 # Per-dataset overrides: column name -> type.
 OVERRIDES: dict[str, dict[str, str]] = {
     "german_credit": {"telephone": BINARY, "foreign worker": BINARY},
+    "openml_31": {"own_telephone": BINARY, "foreign_worker": BINARY},  # credit-g, the paper's OPENML_DATACONFIG
     "adult": {"sex": BINARY},
     "keel_heart": {"sex": BINARY, "fasting blood sugar above 120 mg/dl": BINARY, "exercise induced angina": BINARY},
 }

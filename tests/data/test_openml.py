@@ -113,9 +113,12 @@ def test_mice_protein_is_fetched_hashed_and_prepared_without_the_network(openml_
     table = load_table(out)
     features = _learnable_features(40966)  # MouseID (row id) and Genotype, Treatment, Behavior (ignored) left out
     assert len(table) == _qualities(40966)["NumberOfInstances"] == 7
-    assert table.names == [f["name"] for f in features] and len(table.names) == 77
+    frame = sklearn.datasets.fetch_openml(data_id=40966, data_home=raw, parser="liac-arff").frame
+    constant = [f["name"] for f in features if frame[f["name"]].nunique() <= 1]  # in the fixture's 7 rows
+    assert constant == ["BCL2_N"]  # dropped, as the paper drops single-valued columns
+    assert table.names == [f["name"] for f in features if f["name"] not in constant] and len(table.names) == 76
     assert set(table.kinds) == {"numeric"}
-    assert sum(int(np.isnan(column).sum()) for column in table.columns) == 7  # missing values kept as NaN
+    assert sum(int(np.isnan(column).sum()) for column in table.columns) == 7 - int(frame["BCL2_N"].isna().sum())
     assert table.classes == ["c-CS-m"] and table.y.tolist() == [0] * 7  # the fixture's 7 rows share one class
     assert table.meta["target"] == "class" and table.meta["openml"]["name"] == "MiceProtein"
     assert table.meta["sha256"] == {name: entry["sha256"] for name, entry in manifest["files"].items()}
@@ -172,3 +175,16 @@ def test_a_scikit_learn_data_home_is_a_mirror_and_an_incomplete_one_fails_offlin
     with pytest.raises(DataError, match=r"openml_40966.*download is off"):
         fetch.fetch_dataset("openml_40966", tmp_path / "raw2", mirrors=[str(mirror)])
     assert len(openml_org.requests) == served and list((tmp_path / "raw2").iterdir()) == []
+
+
+def test_the_papers_own_cleaning_of_abalone_and_telco_churn_is_repeated():
+    import pandas as pd
+
+    abalone = pd.DataFrame({"Sex": ["M"] * 3300, "Length": np.arange(3300) / 3300, "Class_number_of_rings": "9"})
+    cleaned = openml_tabular.paper_cleaning(abalone, 183, "Class_number_of_rings")
+    assert len(cleaned) == 3300 - 9 and 2108 not in cleaned["Length"].mul(3300).round().astype(int).tolist()
+    assert list(cleaned.columns) == ["Length", "Class_number_of_rings"]  # the single-valued Sex is dropped
+    telco = pd.DataFrame({"tenure": [1, 0, 5], "TotalCharges": ["29.85", " ", "1889.5"], "Churn": ["No", "No", "Yes"]})
+    cleaned = openml_tabular.paper_cleaning(telco, 42178, "Churn")
+    assert cleaned["TotalCharges"].tolist() == [29.85, 1889.5] and cleaned["Churn"].tolist() == ["No", "Yes"]
+    assert openml_tabular.paper_cleaning(telco, 40966, "Churn").equals(telco)  # other datasets: untouched
