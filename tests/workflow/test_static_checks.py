@@ -24,6 +24,16 @@ def test_dry_run_plans_every_scale(workflow_dir, scale):
     assert re.search(r"^train\s+\d+$", result.stdout, flags=re.M)
 
 
+def test_a_fresh_clone_with_the_committed_laptop_tables_still_runs_the_studies(workflow_dir):
+    """reports/laptop/ is committed: its tables must not make a fresh clone's run look done."""
+    import shutil
+
+    shutil.copytree(ROOT / "reports" / "laptop", workflow_dir / "reports" / "laptop", dirs_exist_ok=True)
+    result = snakemake(workflow_dir, "-n")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert re.search(r"^train\s+\d+$", result.stdout, flags=re.M) and re.search(r"^table\s+\d+$", result.stdout, flags=re.M)
+
+
 def test_paper_scale_with_downloads_plans_the_papers_models(workflow_dir):
     result = snakemake(workflow_dir, "-n", "-p", "--config", "scale=paper", "download=true")
     assert result.returncode == 0, result.stdout[-3000:]
