@@ -14,7 +14,6 @@ manifest: model name, the SHA-256 of the GGUF it came from, and the folder's fil
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -25,6 +24,7 @@ import numpy as np
 
 from methods.core.errors import DataError
 
+from .fetch import payload_sha256
 from .formats import load_arrays, save_arrays
 from .registry import DatasetSpec, PipSource, RemoteFile
 
@@ -36,14 +36,6 @@ GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 def model_folder(prepared: Path) -> Path:
     """The ``transformers`` folder that ``prepare`` wrote beside the prepared manifest."""
     return prepared.with_suffix(".model")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _convert(gguf_dir: Path, folder: Path) -> None:
@@ -69,7 +61,7 @@ def prepare(raw_dir: Path, out: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}.", dir=out.parent))
     try:
         _convert(raw_dir, staging)
-        hashes = {p.name: _sha256(p) for p in sorted(staging.iterdir()) if p.is_file()}
+        hashes = {p.name: payload_sha256(p) for p in sorted(staging.iterdir()) if p.is_file()}
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(staging, folder)
@@ -85,7 +77,7 @@ def verified_folder(prepared: Path) -> Path:
     folder = model_folder(prepared)
     for name, expected in manifest.items():
         path = folder / name
-        if not path.is_file() or _sha256(path) != expected:
+        if not path.is_file() or payload_sha256(path) != expected:
             raise DataError(f"{path}: missing or not the file {prepared} was prepared with; delete {prepared} "
                             "and run again to prepare the model anew")
     return folder

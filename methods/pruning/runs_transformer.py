@@ -191,7 +191,7 @@ def evaluate_transformer(ctx: RunContext) -> dict:
         remove_units(model, keep, layout, spec.arch)
         _record(metrics, spec, key, spec.quality(model, batches, reference))
         metrics[f"params@{key}"] = measure.count_parameters(model)
-        metrics[f"param_fraction@{key}"] = measure.count_parameters(model) / base_params
+        metrics[f"param_fraction@{key}"] = metrics[f"params@{key}"] / base_params
         metrics[f"sparsity@{key}"] = costs[key]["sparsity"]
         metrics[f"prune_peak_mb@{key}"] = costs[key]["prune_peak_mb"]
         metrics[f"prune_s@{key}"] = costs[key]["prune_s"]

@@ -97,7 +97,6 @@ def train_unstructured(ctx: RunContext) -> dict:
 
 
 def evaluate_unstructured(ctx: RunContext) -> dict:
-    from methods.core import measure
     from methods.models.training import accuracy
 
     dense, split, _ = _baseline(ctx)

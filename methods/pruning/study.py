@@ -170,7 +170,7 @@ class PruningStudy(Study):
         ),
         TableSpec(
             name="bonsai",
-            methods=("one_shot", "bonsai"),
+            methods=_TRANSFORMERS["all-MiniLM-L6-v2"][:2],
             title="Structured pruning of all-MiniLM-L6-v2 heads and MLP neurons: Bonsai and baselines",
             metrics={"cosine": "Embedding fidelity (cosine to dense)", **_TRANSFORMER_COSTS},
             decimals={"cosine": 3, **_TRANSFORMER_COST_DECIMALS},
@@ -183,7 +183,7 @@ class PruningStudy(Study):
         ),
         TableSpec(
             name="bonsai_llm",
-            methods=("one_shot_llm", "bonsai_llm"),
+            methods=_TRANSFORMERS["SmolLM2-135M-Instruct"][:2],
             title="Structured pruning of SmolLM2-135M (LLaMA architecture) attention groups and MLP neurons: "
                   "Bonsai and baselines",
             metrics={"nll": "Held-out NLL (nats/token)", "perplexity": "Perplexity (held-out text)",
