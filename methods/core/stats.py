@@ -2,7 +2,9 @@
 
 Seeds are few (3 to 10), so the default is Student's t interval, mean ± t_{0.975,n-1}·s/√n.
 Few-shot papers report 1.96·s/√n over hundreds of test episodes instead; ``normal_interval``
-gives that, and every table says which one it used.
+gives that, and every table says which one it used. When those episodes are pooled over a few
+training seeds, ``t_interval_over_groups`` gives the interval that also counts the seed-to-seed
+variance: Student's t over the per-seed means.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats as _scipy_stats
 
 
@@ -55,6 +58,18 @@ def normal_interval(values, z: float = 1.96) -> Interval:
     mean = float(x.mean())
     half = float(z * x.std(ddof=1) / math.sqrt(n))
     return Interval(mean, mean - half, mean + half, n, "normal")
+
+
+def t_interval_over_groups(values, groups, confidence: float = 0.95) -> Interval:
+    """Student-t interval over the means of ``groups`` (n = number of groups, n-1 degrees of freedom).
+
+    For samples nested in a few independent units, e.g. test episodes within training seeds: each
+    group's mean counts once, whatever its size, so the variance between units enters the interval
+    (the pooled 1.96·s/√n over every sample treats all of them as independent).
+    """
+    frame = pd.DataFrame({"value": np.asarray(list(values), dtype=float), "group": list(groups)})
+    means = frame[np.isfinite(frame["value"])].groupby("group")["value"].mean()
+    return t_interval(means, confidence)
 
 
 def paired_difference(treatment, baseline, interval=t_interval) -> Interval:

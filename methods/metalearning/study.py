@@ -91,8 +91,12 @@ ACCURACY_METRICS = {"acc_1shot": "5-way 1-shot (%)", "acc_5shot": "5-way 5-shot 
                     "gap": "Train - val gap (points)"}
 OMNIGLOT_METRICS = {"acc_5w1s": "5-way 1-shot (%)", "acc_5w5s": "5-way 5-shot (%)", "acc_20w1s": "20-way 1-shot (%)",
                     "acc_20w5s": "20-way 5-shot (%)", "lake_20w1s": "Lake's 20 runs, 20-way 1-shot (%)"}
-_INTERVAL_NOTE = ("Cells are mean ± 1.96·std/√n over test episodes pooled over training seeds (n = episodes × "
-                  "seeds); Δ rows are paired differences over the same episodes and seeds.")
+_INTERVAL_NOTE = ("Cells: mean ± a (± b). a: 1.96·std/√n over test episodes pooled over training seeds (n = "
+                  "episodes × seeds), which ignores training-seed variance; b: 95% Student-t interval over the "
+                  "per-seed means (n = seeds, n − 1 degrees of freedom).")
+_DELTA_NOTE = (" Δ rows: paired differences to the same learner's baseline on the same seed and the same test "
+               "episodes (a over episode pairs, b over the per-seed mean differences). Verdict: above / below "
+               "when the seed-level paired interval b lies above / below 0, within otherwise.")
 
 
 class MetaLearningStudy(Study):
@@ -111,7 +115,7 @@ class MetaLearningStudy(Study):
                     "40 training classes so the baseline overfits. Paper rows: ResNet-12 on mini-ImageNet, "
                     "CIFAR-FS and FC100 (baselines as reported in the MetaOptNet paper; Meta-MaxUp cells not "
                     "transcribed). Meta-MaxUp: m copies per episode from the official six-recipe pool, loss = "
-                    "mean over queries of the max over copies. " + _INTERVAL_NOTE,
+                    "mean over queries of the max over copies. " + _INTERVAL_NOTE + _DELTA_NOTE,
         ),
         TableSpec(
             name="meta_aug_modes",
@@ -120,7 +124,7 @@ class MetaLearningStudy(Study):
             interval="normal",
             decimals={k: 2 for k in ACCURACY_METRICS},
             caption="One augmentation at one level (support, query, task, shot) against the baseline; laptop "
-                    "scale on the SYNTHETIC glyph alphabets. " + _INTERVAL_NOTE,
+                    "scale on the SYNTHETIC glyph alphabets. " + _INTERVAL_NOTE + _DELTA_NOTE,
         ),
         TableSpec(
             name="omniglot_protonet",
@@ -167,6 +171,11 @@ class MetaLearningStudy(Study):
                  "meta_aug_modes": [("protonet", s) for s in SETTINGS],
                  "omniglot_protonet": [("protonet", "standard")]}[spec.name]
         return summarize(spec, runs, self.name, scale, paper_numbers, cells)
+
+    def wide(self, long, spec: TableSpec):
+        from .tables import wide
+
+        return wide(long, spec)
 
 
 STUDY = MetaLearningStudy()

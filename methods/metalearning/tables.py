@@ -1,27 +1,66 @@
-"""Long rows of the study's tables: the cells of one table, plus paired differences to the baseline.
+"""Long rows of the study's tables: cells with two intervals, paired differences and a verdict.
 
-The generic aggregation pools per-episode accuracies over seeds (1.96*std/sqrt(n)). A ``Δ <setting>
-- baseline`` row holds, for each metric, the mean and 1.96*std/sqrt(n) interval of the differences
-between a setting and the same learner's baseline on the same test episode of the same training
-seed: the paired comparison the issue asks for (the test episodes are identical for every model).
+Every cell comes twice in the long form, told apart by its ``interval`` column:
+
+* ``normal``: the few-shot literature's 1.96*std/sqrt(n) over test episodes pooled over training
+  seeds (n = episodes x seeds). It ignores the variance between training seeds.
+* ``t``: Student's t over the per-seed means (n = seeds, n-1 degrees of freedom), which counts it.
+
+A ``Δ <setting> - baseline`` row holds, for each metric, the differences between a setting and the
+same learner's baseline on the same test episode of the same training seed (the test episodes are
+identical for every model): the paired comparison the issue asks for, with the same two intervals
+(``t`` over the per-seed mean differences). The verdict on a Δ row reads the seed-level interval:
+"above" when it lies above 0, "below" when it lies below, "within" otherwise.
 """
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
-from methods.core.stats import normal_interval
+from methods.core.stats import Interval, normal_interval, t_interval_over_groups
 from methods.reporting.aggregate import LONG_COLUMNS, aggregate
+from methods.reporting.render import format_cell
+from methods.reporting.render import wide as generic_wide
 
 BASELINE = "baseline"
+SEED_INTERVAL = "t"
+VERDICT_METRICS = {"acc_1shot": "1-shot", "acc_5shot": "5-shot"}
+VERDICT_COLUMN = "Verdict (seed-level paired interval)"
 
 
 def delta_name(setting: str) -> str:
     return f"Δ {setting} − {BASELINE} (paired)"
 
 
-def paired_rows(runs: pd.DataFrame, spec, study: str, scale: str, cells) -> list[dict]:
+def _row(spec, study: str, scale: str, keys: tuple, metric: str, result: Interval, commits, dirty: bool) -> dict:
+    dataset, method, setting = keys
+    return {"study": study, "table": spec.name, "dataset": dataset, "method": method, "setting": setting,
+            "metric": metric, "mean": result.mean, "ci95_low": result.low, "ci95_high": result.high, "n": result.n,
+            "scale": scale, "paper_value": float("nan"), "paper_source": None, "interval": result.method,
+            "commits": " ".join(sorted(set(commits))), "dirty": dirty}
+
+
+def _samples(runs: pd.DataFrame, spec) -> pd.DataFrame:
     samples = runs[(runs["sample"] >= 0) & runs["metric"].isin(list(spec.metrics))]
+    return samples if spec.datasets is None else samples[samples["dataset"].isin(spec.datasets)]
+
+
+def seed_rows(runs: pd.DataFrame, spec, study: str, scale: str) -> list[dict]:
+    """The seed-level interval of every measured cell: Student-t over the per-seed means of its episodes."""
+    rows = []
+    for (dataset, method, setting, metric), group in _samples(runs, spec).groupby(
+            ["dataset", "method", "setting", "metric"], sort=False):
+        rows.append(_row(spec, study, scale, (dataset, method, setting), metric,
+                         t_interval_over_groups(group["value"], group["seed"]), group["commit"],
+                         bool(group["dirty"].any())))
+    return rows
+
+
+def paired_rows(runs: pd.DataFrame, spec, study: str, scale: str, cells) -> list[dict]:
+    """Δ rows: per-episode paired differences to the baseline, over episodes and over seeds."""
+    samples = _samples(runs, spec)
     rows = []
     for dataset in sorted(samples["dataset"].unique()):
         here = samples[samples["dataset"] == dataset]
@@ -33,23 +72,22 @@ def paired_rows(runs: pd.DataFrame, spec, study: str, scale: str, cells) -> list
             base = here[(here["method"] == method) & (here["setting"] == BASELINE)]
             pairs = treated.merge(base, on=keys, suffixes=("", "_base"))
             for metric, group in pairs.groupby("metric", sort=False):
-                result = normal_interval(group["value"] - group["value_base"])
-                commits = set(group["commit"]) | set(group["commit_base"])
-                rows.append({"study": study, "table": spec.name, "dataset": dataset, "method": method,
-                             "setting": delta_name(setting), "metric": metric, "mean": result.mean,
-                             "ci95_low": result.low, "ci95_high": result.high, "n": result.n, "scale": scale,
-                             "paper_value": float("nan"), "paper_source": None, "interval": "normal",
-                             "commits": " ".join(sorted(commits)),
-                             "dirty": bool(group["dirty"].any() or group["dirty_base"].any())})
+                difference = group["value"] - group["value_base"]
+                commits = list(group["commit"]) + list(group["commit_base"])
+                dirty = bool(group["dirty"].any() or group["dirty_base"].any())
+                for result in (normal_interval(difference), t_interval_over_groups(difference, group["seed"])):
+                    rows.append(_row(spec, study, scale, (dataset, method, delta_name(setting)), metric, result,
+                                     commits, dirty))
     return rows
 
 
 def summarize(spec, runs: pd.DataFrame, study: str, scale: str, paper_numbers: pd.DataFrame, cells) -> pd.DataFrame:
-    """Rows of ``spec`` restricted to ``cells`` (method, setting), with paired Δ rows after each setting."""
+    """Rows of ``spec`` restricted to ``cells`` (method, setting), with paired Δ rows after each setting;
+    each measured cell's episode-level row is followed by its seed-level row."""
     wanted = runs[[(m, s) in set(cells) for m, s in zip(runs["method"], runs["setting"])]]
     long = aggregate(wanted, spec, study, scale, paper_numbers)
-    long = pd.concat([long, pd.DataFrame(paired_rows(wanted, spec, study, scale, cells), columns=LONG_COLUMNS)],
-                     ignore_index=True)
+    derived = seed_rows(wanted, spec, study, scale) + paired_rows(wanted, spec, study, scale, cells)
+    long = pd.concat([long, pd.DataFrame(derived, columns=LONG_COLUMNS)], ignore_index=True)
     setting_order = {}
     for i, (_, setting) in enumerate(cells):
         setting_order.setdefault(setting, 2 * i)
@@ -57,5 +95,36 @@ def summarize(spec, runs: pd.DataFrame, study: str, scale: str, paper_numbers: p
     metric_order = {name: i for i, name in enumerate(spec.metrics)}
     long["_s"] = long["setting"].map(setting_order).fillna(len(setting_order) * 2)
     long["_m"] = long["metric"].map(metric_order)
-    long = long.sort_values(["dataset", "method", "_s", "_m"], ignore_index=True, kind="stable")
-    return long.drop(columns=["_s", "_m"])[LONG_COLUMNS]
+    long["_i"] = long["interval"].eq(SEED_INTERVAL)
+    long = long.sort_values(["dataset", "method", "_s", "_m", "_i"], ignore_index=True, kind="stable")
+    return long.drop(columns=["_s", "_m", "_i"])[LONG_COLUMNS]
+
+
+def verdict(low: float, high: float) -> str:
+    """Where the interval [low, high] of a difference lies with respect to 0."""
+    if math.isnan(low) or math.isnan(high):
+        return "n/a"
+    return "above" if low > 0 else "below" if high < 0 else "within"
+
+
+def wide(long: pd.DataFrame, spec) -> tuple[pd.DataFrame, list[str]]:
+    """The generic layout of the episode-level rows, each cell followed by its seed-level half-width in
+    parentheses, and, when the table has Δ rows, the verdict of their seed-level intervals."""
+    by_seed = long[long["interval"] == SEED_INTERVAL]
+    frame, sources = generic_wide(long[long["interval"] != SEED_INTERVAL], spec)
+    keys = list(spec.rows)
+    position = {tuple(record): i for i, record in enumerate(frame[keys].itertuples(index=False, name=None))}
+    verdicts: dict[int, list[str]] = {}
+    for _, row in by_seed.iterrows():
+        i = position[tuple(row[k] for k in keys)]
+        decimals = spec.decimals.get(row["metric"], 2)
+        seed_cell = format_cell(row["mean"], row["ci95_low"], row["ci95_high"], decimals)
+        if " ± " in seed_cell:
+            j = frame.columns.get_loc(spec.metrics[row["metric"]])
+            frame.iat[i, j] = f"{frame.iat[i, j]} (± {seed_cell.split(' ± ')[1]})"
+        if row["setting"].startswith("Δ ") and row["metric"] in VERDICT_METRICS:
+            verdicts.setdefault(i, []).append(f"{VERDICT_METRICS[row['metric']]} "
+                                              f"{verdict(row['ci95_low'], row['ci95_high'])}")
+    if verdicts:
+        frame[VERDICT_COLUMN] = [", ".join(verdicts.get(i, ["—"])) for i in range(len(frame))]
+    return frame, sources

@@ -57,13 +57,18 @@ def wide(long: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, list[str]]:
 
 
 def footnote(long: pd.DataFrame, spec: TableSpec) -> str:
+    """n, interval, scale and commits; a table whose rows carry a second interval names both."""
     measured = long[long["n"] > 0]
-    ns = sorted(set(measured["n"].astype(int)))
     commits = sorted({c for text in measured["commits"] for c in str(text).split()})
     dirty = " (with uncommitted changes)" if measured["dirty"].any() else ""
     scale = long["scale"].iloc[0]
-    return (f"Cells: mean ± half-width of the {INTERVAL_TEXT[spec.interval]}; n = {', '.join(map(str, ns)) or '0'}. "
-            f"Scale: {scale}. Commit: {', '.join(c[:12] for c in commits) or 'n/a'}{dirty}. "
+    kinds = list(dict.fromkeys([spec.interval, *measured["interval"]]))
+    parts = []
+    for kind in kinds:
+        ns = sorted(set(measured.loc[measured["interval"] == kind, "n"].astype(int)))
+        parts.append(f"the {INTERVAL_TEXT[kind]}; n = {', '.join(map(str, ns)) or '0'}")
+    cells = f"Cells: mean ± half-width of {parts[0]}. " + "".join(f"Also {part}. " for part in parts[1:])
+    return (f"{cells}Scale: {scale}. Commit: {', '.join(c[:12] for c in commits) or 'n/a'}{dirty}. "
             "— = not run at this scale.")
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from methods.core.stats import normal_interval, paired_difference, t_interval
+from methods.core.stats import normal_interval, paired_difference, t_interval, t_interval_over_groups
 
 
 def test_t_interval_matches_scipy():
@@ -46,3 +46,23 @@ def test_paired_difference_removes_shared_variation():
 def test_paired_difference_needs_equal_lengths():
     with pytest.raises(ValueError, match="equal lengths"):
         paired_difference([1, 2, 3], [1, 2])
+
+
+def test_interval_over_groups_is_t_over_the_group_means():
+    # group means 2, 5, 11: mean 6, s = sqrt((16 + 1 + 25) / 2) = sqrt(21), s/sqrt(3) = sqrt(7); t(0.975, 2) = 4.303
+    values = [1, 2, 3, 4, 5, 6, 10, 11, 12]
+    result = t_interval_over_groups(values, [0, 0, 0, 1, 1, 1, 2, 2, 2])
+    assert result.n == 3 and result.method == "t" and result.mean == pytest.approx(6.0)
+    assert result.half_width == pytest.approx(4.303 * math.sqrt(7), rel=1e-4)
+    pooled = normal_interval(values)
+    assert pooled.half_width < result.half_width / 3  # pooling the samples hides the between-group spread
+
+
+def test_interval_over_groups_weighs_each_group_once():
+    # means 1 and 5 whatever the group sizes: mean 3 (the pooled mean is 2)
+    # s = sqrt(8), s/sqrt(2) = 2; t(0.975, 1) = 12.706
+    result = t_interval_over_groups([1.0, 1.0, 1.0, 5.0], ["a", "a", "a", "b"])
+    assert result.n == 2 and result.mean == pytest.approx(3.0)
+    assert result.half_width == pytest.approx(12.706 * 2, rel=1e-4)
+    single = t_interval_over_groups([1.0, 2.0, float("nan")], [0, 0, 0])
+    assert single.n == 1 and single.mean == pytest.approx(1.5) and math.isnan(single.half_width)

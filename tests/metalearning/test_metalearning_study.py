@@ -7,6 +7,8 @@ from methods.core.plan import build_plan
 from methods.metalearning.jobs import episodic_config
 from methods.metalearning.study import MAXUP_POOL, SETTINGS, STUDY
 from methods.metalearning.tables import delta_name, summarize
+from methods.reporting import render
+from methods.reporting.aggregate import LONG_COLUMNS
 
 
 def test_grids_cover_every_table_and_paper_scale_needs_a_gpu():
@@ -38,25 +40,49 @@ def test_unknown_setting_is_a_config_error():
     assert error.value.key == "setting"
 
 
-def _runs(shift: float) -> pd.DataFrame:
-    """Two seeds x 50 episodes; the treatment scores each baseline episode plus ``shift``."""
+def _runs(shifts) -> pd.DataFrame:
+    """Two seeds x 50 episodes; on seed k the treatment scores each baseline episode plus ``shifts[k]``."""
     rng = np.random.default_rng(0)
     rows = []
     for seed in range(2):
         for i, value in enumerate(rng.normal(60, 10, size=50)):
-            for setting, score in (("baseline", value), ("maxup", value + shift)):
+            for setting, score in (("baseline", value), ("maxup", value + shifts[seed])):
                 rows.append({"study": "metalearning", "dataset": "glyphs", "method": "protonet", "setting": setting,
                              "seed": seed, "run_id": "x", "commit": "abc", "dirty": False, "metric": "acc_1shot",
                              "value": score, "kind": "quality", "sample": i})
     return pd.DataFrame(rows)
 
 
+_EMPTY_PAPER = pd.DataFrame(columns=["table", "dataset", "method", "setting", "metric", "value", "source",
+                                     "source_kind", "status", "note"])
+_CELLS = [("protonet", "baseline"), ("protonet", "maxup")]
+
+
+def _delta(long, interval):
+    return long[(long["setting"] == delta_name("maxup")) & (long["interval"] == interval)].iloc[0]
+
+
 def test_paired_rows_measure_the_per_episode_difference():
-    spec = STUDY.table("meta_maxup")
-    empty = pd.DataFrame(columns=["table", "dataset", "method", "setting", "metric", "value", "source",
-                                  "source_kind", "status", "note"])
-    long = summarize(spec, _runs(2.5), "metalearning", "laptop", empty, [("protonet", "baseline"), ("protonet", "maxup")])
-    delta = long[long["setting"] == delta_name("maxup")].iloc[0]
+    long = summarize(STUDY.table("meta_maxup"), _runs([2.5, 2.5]), "metalearning", "laptop", _EMPTY_PAPER, _CELLS)
+    delta = _delta(long, "normal")
     assert delta["n"] == 100 and delta["mean"] == pytest.approx(2.5)
-    assert delta["ci95_high"] - delta["ci95_low"] == pytest.approx(0.0, abs=1e-9)  # identical shifts: no spread
-    assert list(long["setting"]) == ["baseline", "maxup", delta_name("maxup")]
+
+
+def test_seed_level_intervals_count_the_spread_between_seeds_and_decide_the_verdict():
+    spec = STUDY.table("meta_maxup")
+    long = summarize(spec, _runs([2.5, 0.5]), "metalearning", "laptop", _EMPTY_PAPER, _CELLS)
+    episodes, seeds = _delta(long, "normal"), _delta(long, "t")
+    # per-episode differences: 2.5 on 50 pairs, 0.5 on 50: s = 1.005, 1.96 * s / sqrt(100) = 0.197
+    assert episodes["mean"] == pytest.approx(1.5) and episodes["ci95_low"] > 1.2
+    # per-seed mean differences 2.5 and 0.5: s / sqrt(2) = 1, t(0.975, 1) = 12.706
+    assert seeds["n"] == 2 and seeds["mean"] == pytest.approx(1.5)
+    assert seeds["ci95_high"] - seeds["mean"] == pytest.approx(12.706, rel=1e-4)
+    base = long[(long["setting"] == "baseline") & (long["interval"] == "t")].iloc[0]
+    assert base["n"] == 2 and list(long.columns) == LONG_COLUMNS
+    text = render.markdown(long, spec, STUDY.wide)
+    assert "1.50 ± 0.20 (± 12.71)" in text and "1-shot within" in text
+    assert "over test episodes" in text and "Student-t interval over seeds" in text and "n = 2" in text
+    close = summarize(spec, _runs([2.5, 2.4]), "metalearning", "laptop", _EMPTY_PAPER, _CELLS)
+    assert "1-shot above" in render.markdown(close, spec, STUDY.wide)
+    assert "1-shot below" in render.markdown(
+        summarize(spec, _runs([-2.5, -2.4]), "metalearning", "laptop", _EMPTY_PAPER, _CELLS), spec, STUDY.wide)
