@@ -20,12 +20,13 @@ class DataError(EffreproError):
 
 
 class ChecksumError(DataError):
-    """A file whose SHA-256 differs from the registry's (the file has been deleted)."""
+    """A file whose checksum (SHA-256, or md5 where only that is published) differs from the registry's
+    (the file has been deleted)."""
 
-    def __init__(self, path, expected: str, actual: str):
+    def __init__(self, path, expected: str, actual: str, algorithm: str = "sha256"):
         self.path, self.expected, self.actual = path, expected, actual
         super().__init__(
-            f"checksum mismatch for {path}: expected sha256 {expected}, got {actual} (file deleted)"
+            f"checksum mismatch for {path}: expected {algorithm} {expected}, got {actual} (file deleted)"
         )
 
 

@@ -1,6 +1,7 @@
 """Fetching a dataset's files: mirrors, package sources, upstream; verified, atomic, resumable.
 
-Every file is written to a temporary name in its folder, its SHA-256 verified, then renamed. A
+Every file is written to a temporary name in its folder, its SHA-256 verified (its md5 where
+upstream publishes only that; the manifest then records the SHA-256 received), then renamed. A
 mismatch deletes the file; if no other source gives the right bytes, :class:`ChecksumError`
 names the file, the expected and the actual hash. Files already present with the right hash are
 kept, so an interrupted fetch resumes where it stopped.
@@ -55,7 +56,12 @@ def _is_url(prefix: str) -> bool:
 
 
 def payload_sha256(path: Path, gzip_payload: bool = False) -> str:
-    digest = hashlib.sha256()
+    return payload_digest(path, "sha256", gzip_payload)
+
+
+def payload_digest(path: Path, algorithm: str, gzip_payload: bool = False) -> str:
+    """Hex digest (``hashlib`` algorithm name) of a file's bytes, or of its gunzipped payload."""
+    digest = hashlib.new(algorithm)
     opener = gzip.open if gzip_payload else open
     try:
         with opener(path, "rb") as handle:
@@ -74,9 +80,10 @@ def _verified_copy(write_into, target: Path, spec: RemoteFile, origin: str) -> N
     tmp = Path(tmp_name)
     try:
         write_into(tmp)
-        actual = payload_sha256(tmp, spec.gzip_payload)
-        if actual != spec.sha256:
-            raise ChecksumError(f"{target} (from {origin})", spec.sha256, actual)
+        algorithm, expected = spec.checksum
+        actual = payload_digest(tmp, algorithm, spec.gzip_payload)
+        if actual != expected:
+            raise ChecksumError(f"{target} (from {origin})", expected, actual, algorithm)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -225,21 +232,29 @@ def fetch_dataset(
         try:
             for remote in spec.files:
                 target = raw_dir / remote.name
-                manifest["files"][remote.name] = {
-                    "sha256": remote.sha256,
-                    "payload": "gunzipped" if remote.gzip_payload else "file",
-                    "source": _fetch_file(spec, remote, target, mirror_prefixes(mirrors), packages,
-                                          allow_download, timeout, retries),
-                }
+                source = _fetch_file(spec, remote, target, mirror_prefixes(mirrors), packages, allow_download,
+                                     timeout, retries)
+                manifest["files"][remote.name] = _manifest_entry(remote, target, source)
         finally:
             packages.close()
     atomic.write_json(raw_dir / "MANIFEST.json", manifest)
     return manifest
 
 
+def _manifest_entry(remote: RemoteFile, target: Path, source: str) -> dict:
+    """The SHA-256 of a fetched file; for a file checked by its published md5, the SHA-256 of what was
+    received (computed here) beside that md5."""
+    entry = {"sha256": remote.sha256 or payload_sha256(target, remote.gzip_payload),
+             "payload": "gunzipped" if remote.gzip_payload else "file", "source": source}
+    if remote.md5:
+        entry.update(md5=remote.md5, checked="md5 (the only checksum published upstream)")
+    return entry
+
+
 def _fetch_file(spec, remote, target, mirrors, packages, allow_download, timeout, retries) -> str:
     if target.exists():
-        if payload_sha256(target, remote.gzip_payload) == remote.sha256:
+        algorithm, expected = remote.checksum
+        if payload_digest(target, algorithm, remote.gzip_payload) == expected:
             return "already present"
         log.warning("%s has the wrong hash; fetching it again", target)
         target.unlink()

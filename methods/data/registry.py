@@ -22,16 +22,29 @@ from methods.core.errors import ConfigError
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """One file of a dataset, with its upstream URLs and the SHA-256 of its payload.
+    """One file of a dataset, with its upstream URLs and the checksum of its payload that upstream publishes.
 
-    With ``gzip_payload`` the hash is of the decompressed bytes (Debian recompresses the
-    Fashion-MNIST ``.gz`` files, so only the payload is the same everywhere).
+    That is the SHA-256 (``sha256``) wherever one is published. Where upstream publishes only an
+    md5, ``sha256`` is empty and ``md5`` holds it: the fetch checks the md5 and records the SHA-256
+    of what it received in the manifest (as for OpenML). With ``gzip_payload`` the hash is of the
+    decompressed bytes (Debian recompresses the Fashion-MNIST ``.gz`` files, so only the payload is
+    the same everywhere).
     """
 
     name: str
     sha256: str
     urls: tuple[str, ...] = ()
     gzip_payload: bool = False
+    md5: str = ""
+
+    def __post_init__(self) -> None:
+        if bool(self.sha256) == bool(self.md5):
+            raise ValueError(f"{self.name}: give the published sha256 or, where none is published, the md5")
+
+    @property
+    def checksum(self) -> tuple[str, str]:
+        """(algorithm, hex digest) that the fetch checks."""
+        return ("sha256", self.sha256) if self.sha256 else ("md5", self.md5)
 
 
 @dataclass(frozen=True)
