@@ -18,9 +18,10 @@ def test_grids_cover_every_table_and_paper_scale_needs_a_gpu():
     assert {("glyphs", "protonet", s) for s in ("query-cutmix", "support-cutmix", "task-rotation")} <= cells
     assert ("omniglot", "protonet", "standard") in cells
     paper = STUDY.grid("paper", 3)
-    assert {r.dataset for r in paper} == {"glyphs", "cifar_fs", "fc100", "omniglot"}
+    assert {r.dataset for r in paper} == {"glyphs", "mini_imagenet", "cifar_fs", "fc100", "omniglot"}
     assert all(r.resources.gpu == 1 for r in paper)
-    assert all(r.params["backbone"] == "resnet12" for r in paper if r.dataset in ("cifar_fs", "fc100"))
+    blocks = {r.dataset: r.params["drop_block"] for r in paper if r.params["backbone"] == "resnet12"}
+    assert blocks == {"mini_imagenet": 5, "cifar_fs": 2, "fc100": 2}  # DropBlock size by image size (brief §2.5)
     for run in laptop + paper:  # every run's settings build a valid training configuration
         episodic_config(dict(run.params), run.setting, SETTINGS, MAXUP_POOL)
 
