@@ -23,15 +23,7 @@ from methods.pruning import units as U
 from methods.pruning.placement import CPU, GPU, choose_placement, job_placement
 from methods.pruning.study import STUDY
 
-transformers = pytest.importorskip("transformers")
-
-
-@pytest.fixture()
-def tiny():
-    torch.manual_seed(0)
-    config = transformers.LlamaConfig(vocab_size=96, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
-    return transformers.LlamaForCausalLM(config).eval()
+pytest.importorskip("transformers")
 
 
 class _Bytes:
@@ -71,30 +63,30 @@ def test_protocol_joins_test_rows_with_blank_lines_and_train_rows_with_spaces():
     assert W.protocol_text(arrays, "train") == "  C . \n  D . \n"
 
 
-def test_perplexity_of_the_test_windows_is_exp_of_the_mean_token_nll_by_hand(tiny):
+def test_perplexity_of_the_test_windows_is_exp_of_the_mean_token_nll_by_hand(tiny_llama):
     arrays = {"test": np.array("".join(f" = Section {i} = \n \n Some text about item {i} . \n" for i in range(4)))}
     ids = W.encode(_Bytes(), W.protocol_text(arrays, "test"))
     windows = W.evaluation_windows(ids, 16)
     assert len(windows) == len(ids) // 16 >= 5
     batches = W.batches(windows, 2)
     assert [len(b["input_ids"]) for b in batches] == [2] * (len(windows) // 2) + [1] * (len(windows) % 2)
-    counted = [int(D.token_nll(tiny, b)[1].sum()) for b in batches]
+    counted = [int(D.token_nll(tiny_llama, b)[1].sum()) for b in batches]
     assert sum(counted) == len(windows) * 15  # every window predicts its 15 next tokens
     with torch.no_grad():
-        log_probs = torch.log_softmax(tiny(input_ids=windows).logits[:, :-1].double(), dim=-1)
+        log_probs = torch.log_softmax(tiny_llama(input_ids=windows).logits[:, :-1].double(), dim=-1)
     nll = -log_probs.gather(-1, windows[:, 1:, None]).squeeze(-1)
-    assert D.perplexity(tiny, batches) == pytest.approx(math.exp(float(nll.mean())), rel=1e-5)
+    assert D.perplexity(tiny_llama, batches) == pytest.approx(math.exp(float(nll.mean())), rel=1e-5)
 
 
-def test_forward_passes_split_into_rows_give_the_same_quality_and_wanda_norms(tiny):
+def test_forward_passes_split_into_rows_give_the_same_quality_and_wanda_norms(tiny_llama):
     windows = W.calibration_windows(torch.randint(1, 96, (400,), generator=torch.Generator().manual_seed(2)),
                                     5, 12, seed=0)
     (batch,) = W.batches(windows, len(windows))
-    whole, split = D.DecoderTarget(tiny, batch, block=16), D.DecoderTarget(tiny, batch, block=16, rows=2)
+    whole, split = D.DecoderTarget(tiny_llama, batch, block=16), D.DecoderTarget(tiny_llama, batch, block=16, rows=2)
     assert [len(b["input_ids"]) for b in split.batches()] == [2, 2, 1]
     assert split.quality() == pytest.approx(whole.quality(), rel=1e-6)
-    norms_whole = U.activation_norms(tiny, D.LLAMA, whole.batches())
-    norms_split = U.activation_norms(tiny, D.LLAMA, split.batches())
+    norms_whole = U.activation_norms(tiny_llama, D.LLAMA, whole.batches())
+    norms_split = U.activation_norms(tiny_llama, D.LLAMA, split.batches())
     assert all(torch.allclose(norms_whole[m], norms_split[m], rtol=1e-5) for m in norms_whole)
     wanda_whole = B.one_shot_scores("wanda", whole, torch.Generator())
     assert torch.allclose(B.one_shot_scores("wanda", split, torch.Generator()), wanda_whole, rtol=1e-5)
@@ -164,7 +156,7 @@ def test_a_model_named_run_prefixes_its_settings_in_the_table():
     assert split_sweeps(runs, ("bonsai_llm",))["setting"].tolist() == ["llama2-7b s0.50", "s0.50"]
 
 
-def test_a_paper_scale_job_trains_and_evaluates_end_to_end_on_a_tiny_llama(tiny, tmp_path, monkeypatch):
+def test_a_paper_scale_job_trains_and_evaluates_end_to_end_on_a_tiny_llama(tiny_llama, tmp_path, monkeypatch):
     """The LLaMA-2 job's code path (WikiText-2 windows, placement, pruning, removal, perplexity) with a
     tiny random model in place of the hub weights and a small schedule."""
     import dataclasses
@@ -176,7 +168,7 @@ def test_a_paper_scale_job_trains_and_evaluates_end_to_end_on_a_tiny_llama(tiny,
     text = "".join(f" = Item {i} = \n \n The item number {i} is described here . \n" for i in range(12))
     save_arrays(tmp_path / "wikitext2.npz", train=np.array(text), validation=np.array(""), test=np.array(text[:700]))
     model_name = planned.params["model"]
-    monkeypatch.setitem(T.MODELS, model_name, T._decoder(lambda ctx, placement: (_Bytes(), tiny)))
+    monkeypatch.setitem(T.MODELS, model_name, T._decoder(lambda ctx, placement: (_Bytes(), tiny_llama)))
     params = {**planned.params, "context": 16, "calibration_windows": 4, "taylor_probes": 2, "forward_rows": 3,
               "eval_batch": 4, "block": 16, "methods": ["magnitude", "taylor"]}
     run = dataclasses.replace(planned, params=params)
@@ -188,7 +180,7 @@ def test_a_paper_scale_job_trains_and_evaluates_end_to_end_on_a_tiny_llama(tiny,
     (tmp_path / "train.json").write_text(json.dumps({"summary": summary}))
     metrics = T.evaluate_transformer(ctx)["metrics"]
     test_ids = W.encode(_Bytes(), W.protocol_text({"test": np.array(text[:700])}, "test"))
-    expected = D.perplexity(tiny, W.batches(W.evaluation_windows(test_ids, 16), 4))
+    expected = D.perplexity(tiny_llama, W.batches(W.evaluation_windows(test_ids, 16), 4))
     dense = metrics["perplexity@dense@s0.00"]
     assert dense == pytest.approx(expected, rel=1e-6) and metrics["nll@dense@s0.00"] == pytest.approx(math.log(dense))
     for method in ("magnitude", "taylor"):
