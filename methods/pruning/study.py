@@ -65,7 +65,7 @@ _DECODER = {
     "laptop": {"calibration_sentences": 16, "eval_sentences": 64, "eval_batch": 16, "n_masks": 16,
                "round_fraction": 0.1, "taylor_probes": 4},
 }
-# Bonsai's LLaMA models at paper scale (Dery et al., Section 4), from the Hugging Face hub: hub name ->
+# Bonsai's LLaMA models at paper scale (Dery et al., arXiv 2402.05406), from the Hugging Face hub: hub name ->
 # (run setting, context length = the model's max_position_embeddings, as Bonsai's get_llm sets model.seqlen).
 _LLAMAS = {"meta-llama/Llama-2-7b-hf": ("llama2-7b", 4096), "meta-llama/Meta-Llama-3-8B": ("llama3-8b", 8192)}
 # Bonsai's schedule (main.py defaults and the README's LLaMA-2 command): 200 sub-models per round, 5% per round,
@@ -230,10 +230,11 @@ class PruningStudy(Study):
                      "copies of one sentence, one thread. Paper scale: LLaMA-2 7B and LLaMA-3 8B (hub "
                      "meta-llama/Llama-2-7b-hf, meta-llama/Meta-Llama-3-8B; gated) in float16 on one GPU, settings "
                      "'<model> sX'; units are heads (LLaMA-2) or key/value groups of 4 query heads (LLaMA-3) and "
-                     "blocks of 64 MLP neurons; perplexity on the WikiText-2 test split by the standard protocol "
+                     "blocks of 64 MLP neurons (sparsity as Bonsai counts it, all parameters but embeddings and output "
+                     "layer, up to the norms: 0.004% of LLaMA-2 7B); perplexity on the WikiText-2 test split by the standard protocol "
                      "(rows joined with blank lines, tokenized once, non-overlapping windows of the model's context, "
                      "4,096 / 8,192 tokens, tail dropped), calibration on 32 seeded windows of the train split, "
-                     "no fine-tuning (the paper's numbers follow LoRA adaptation); peak memory is the GPU memory "
+                     "no fine-tuning (the paper adapts its pruned models with LoRA afterwards); peak memory is the GPU memory "
                      "allocated while pruning, speed-up a prefill of one window."),
         ),
     )
