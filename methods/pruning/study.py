@@ -228,14 +228,15 @@ class PruningStudy(Study):
                      "the NLL means). Bonsai scores its sub-models by minus the calibration NLL. Peak "
                      "memory = peak RSS above the RSS before pruning (model loaded). Speed-up: a prefill of 8 "
                      "copies of one sentence, one thread. Paper scale: LLaMA-2 7B and LLaMA-3 8B (hub "
-                     "meta-llama/Llama-2-7b-hf, meta-llama/Meta-Llama-3-8B; gated) in float16 on one GPU, settings "
-                     "'<model> sX'; units are heads (LLaMA-2) or key/value groups of 4 query heads (LLaMA-3) and "
-                     "blocks of 64 MLP neurons (sparsity as Bonsai counts it, all parameters but embeddings and output "
-                     "layer, up to the norms: 0.004% of LLaMA-2 7B); perplexity on the WikiText-2 test split by the standard protocol "
-                     "(rows joined with blank lines, tokenized once, non-overlapping windows of the model's context, "
-                     "4,096 / 8,192 tokens, tail dropped), calibration on 32 seeded windows of the train split, "
-                     "no fine-tuning (the paper adapts its pruned models with LoRA afterwards); peak memory is the GPU memory "
-                     "allocated while pruning, speed-up a prefill of one window."),
+                     "meta-llama/Llama-2-7b-hf, meta-llama/Meta-Llama-3-8B; gated) in float16 on one GPU, "
+                     "settings '<model> sX'; units are heads (LLaMA-2) or key/value groups of 4 query heads "
+                     "(LLaMA-3) and blocks of 64 MLP neurons (sparsity as Bonsai counts it, all parameters but "
+                     "embeddings and output layer, up to the norms: 0.004% of LLaMA-2 7B); perplexity on the "
+                     "WikiText-2 test split by the standard protocol (rows joined with blank lines, tokenized "
+                     "once, non-overlapping windows of the model's context, 4,096 / 8,192 tokens, tail dropped), "
+                     "calibration on 32 seeded windows of the train split, no fine-tuning (the paper adapts its "
+                     "pruned models with LoRA afterwards); peak memory is the GPU memory allocated while "
+                     "pruning, speed-up a prefill of one window."),
         ),
     )
 

@@ -59,7 +59,8 @@ def test_a_context_longer_than_the_text_is_refused():
 
 def test_protocol_joins_test_rows_with_blank_lines_and_train_rows_with_spaces():
     arrays = {"test": np.array(" \n = A = \n \n B . \n"), "train": np.array(" \n C . \n D . \n")}
-    assert W.protocol_text(arrays, "test") == "\n\n = A = \n" + "\n\n" + "\n\n B . \n"  # rows "", " = A = \\n", "", " B . \\n"
+    # rows "", " = A = \\n", "", " B . \\n"
+    assert W.protocol_text(arrays, "test") == "\n\n = A = \n" + "\n\n" + "\n\n B . \n"
     assert W.protocol_text(arrays, "train") == "  C . \n  D . \n"
 
 
