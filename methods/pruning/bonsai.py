@@ -105,7 +105,7 @@ def one_shot_scores(method: str, target: Target, generator: torch.Generator, pro
     if method == "magnitude":
         return weight_scores(target.model, layout, target.arch, None)
     if method == "wanda":
-        norms = activation_norms(target.model, target.arch, target.forward, target.token_mask)
+        norms = activation_norms(target.model, target.arch, target.batches())
         return weight_scores(target.model, layout, target.arch, norms)
     if method == "taylor":
         return taylor_scores(target, probes, generator)

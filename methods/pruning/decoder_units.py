@@ -21,18 +21,37 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from methods.core.errors import ConfigError
+from methods.core.errors import ConfigError, DataError
 
+from .placement import CPU, Placement
 from .units import Architecture, LayerParts, Target
 
 
-def load_decoder(folder: Path):
-    """Tokenizer (right padding) and causal LM (eval mode, float32) from a local folder."""
+def load_decoder(folder: Path, placement: Placement = CPU):
+    """Tokenizer (right padding) and causal LM (eval mode) from a local folder, on ``placement``."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return _load(str(folder), placement)
+
+
+def load_hub_decoder(repo: str, placement: Placement):
+    """Tokenizer and causal LM of a Hugging Face hub repository (e.g. ``meta-llama/Llama-2-7b-hf``).
+
+    Needs internet, or the model already in the local hub cache; Meta's LLaMA repositories are
+    gated, so also a token with access granted (``HF_TOKEN`` or ``hf auth login``).
+    """
+    try:
+        return _load(repo, placement)
+    except OSError as error:
+        raise DataError(f"model {repo}: could not be loaded from the Hugging Face hub ({error}); it needs "
+                        "internet and, for a gated model, a token with access (HF_TOKEN or `hf auth login`)") from error
+
+
+def _load(source: str, placement: Placement):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32).eval()
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    on_gpu = {"device_map": placement.device} if placement.device != "cpu" else {}
+    model = AutoModelForCausalLM.from_pretrained(source, dtype=placement.torch_dtype, **on_gpu).eval()
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "right"
@@ -64,7 +83,7 @@ LLAMA = Llama()
 
 def token_nll(model: nn.Module, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed next-token negative log-likelihood of each sequence and its number of predicted tokens."""
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1].float()
     targets = batch["input_ids"][:, 1:]
     valid = batch["attention_mask"][:, 1:].bool()
     nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
@@ -82,22 +101,34 @@ def perplexity(model: nn.Module, batches: list[dict]) -> float:
 
 
 class DecoderTarget(Target):
-    """Language-modelling quality of the calibration text: minus the mean token NLL."""
+    """Language-modelling quality of the calibration text: minus the mean token NLL.
 
-    def __init__(self, model: nn.Module, batch: dict, block: int = 64):
+    ``rows`` bounds the sequences of one forward pass (paper scale: long windows of a 7B model);
+    ``None`` runs the whole calibration batch at once.
+    """
+
+    def __init__(self, model: nn.Module, batch: dict, block: int = 64, rows: int | None = None):
         super().__init__(model, LLAMA, batch, block)
+        self.rows = rows
 
-    def forward(self) -> torch.Tensor:
-        return self.model(input_ids=self.batch["input_ids"], attention_mask=self.batch["attention_mask"]).logits
+    def batches(self) -> list[dict]:
+        if self.rows is None:
+            return [self.batch]
+        count = len(self.batch["input_ids"])
+        return [{key: value[i:i + self.rows] for key, value in self.batch.items()} for i in range(0, count, self.rows)]
 
     def quality(self) -> float:
+        total, count = 0.0, 0
         with torch.no_grad():
-            nll, tokens = token_nll(self.model, self.batch)
-        return -float(nll.sum() / tokens.sum())
+            for batch in self.batches():
+                nll, tokens = token_nll(self.model, batch)
+                total, count = total + nll.sum(), count + tokens.sum()
+        return -float(total / count)
 
     def objectives(self, probes: int, generator: torch.Generator):
         """The mean token NLL of ``probes`` disjoint slices of the calibration sentences."""
         rows = torch.randperm(len(self.batch["input_ids"]), generator=generator)
         for part in torch.tensor_split(rows, min(probes, len(rows))):
+            part = part.to(self.batch["input_ids"].device)
             nll, tokens = token_nll(self.model, {key: value[part] for key, value in self.batch.items()})
             yield nll.sum() / tokens.sum()

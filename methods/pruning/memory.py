@@ -47,13 +47,18 @@ def _maxrss_kib() -> int:
 
 
 @contextlib.contextmanager
-def peak_memory() -> Iterator[dict]:
-    """Yield a dict that receives ``peak_mb``: the block's peak RSS above the RSS at its start.
+def peak_memory(device: str = "cpu") -> Iterator[dict]:
+    """Yield a dict that receives ``peak_mb``: the block's peak memory above that at its start.
 
-    On Linux the kernel's high-water mark is reset at the start, after the C heap's free pages went
-    back to the kernel, so the figure is the block's own peak; elsewhere it falls back to the growth
-    of the process's lifetime peak (a lower bound).
+    On the CPU this is resident memory. On Linux the kernel's high-water mark is reset at the
+    start, after the C heap's free pages went back to the kernel, so the figure is the block's own
+    peak; elsewhere it falls back to the growth of the process's lifetime peak (a lower bound).
+    On ``cuda`` it is the GPU memory allocated by torch (its peak statistics reset at the start).
     """
+    if device == "cuda":
+        with _cuda_peak() as result:
+            yield result
+        return
     result: dict = {}
     _release_free_heap()
     exact = _reset_peak() and _status_kib("VmHWM") is not None
@@ -64,3 +69,19 @@ def peak_memory() -> Iterator[dict]:
         peak = _status_kib("VmHWM") if exact else _maxrss_kib()
         result["peak_mb"] = max(0, (peak or 0) - (start or 0)) / 1024
         result["exact"] = exact
+
+
+@contextlib.contextmanager
+def _cuda_peak() -> Iterator[dict]:
+    import torch
+
+    result: dict = {}
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    start = torch.cuda.memory_allocated()
+    try:
+        yield result
+    finally:
+        torch.cuda.synchronize()
+        result["peak_mb"] = max(0, torch.cuda.max_memory_allocated() - start) / (1024 * 1024)
+        result["exact"] = True

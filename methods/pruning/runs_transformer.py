@@ -1,12 +1,16 @@
 """Jobs of the ``bonsai`` and ``bonsai_llm`` tables: structured pruning of transformer heads and MLP
-neurons (all-MiniLM-L6-v2; SmolLM2-135M, a LLaMA-architecture decoder).
+neurons (all-MiniLM-L6-v2; SmolLM2-135M, a LLaMA-architecture decoder; LLaMA-2 7B and LLaMA-3 8B
+at paper scale).
 
-Calibration and evaluation sentences are disjoint, seeded draws from ``pydoc_sentences``. Quality
-is embedding fidelity for the encoder (mean cosine similarity between the pruned and the dense
-model's sentence embeddings) and perplexity for the decoder, both on the evaluation sentences.
-Training saves each method's keep-vector per target sparsity with its pruning time and peak
-memory; evaluation removes the units physically and measures quality, parameters and CPU latency
-against the dense model.
+On ``pydoc_sentences``, calibration and evaluation sentences are disjoint, seeded draws. On
+``wikitext2`` (paper scale), calibration is seeded windows of the train split and evaluation the
+standard test-split perplexity (:mod:`methods.pruning.lm_windows`). Quality is embedding fidelity
+for the encoder (mean cosine similarity between the pruned and the dense model's sentence
+embeddings) and perplexity for the decoders. Decoders run where the job's planned resources put
+them (:mod:`methods.pruning.placement`): float32 on the CPU, or float16 on a GPU when the job has
+one; the encoder stays on the CPU. Training saves each method's keep-vector per target sparsity
+with its pruning time and peak memory; evaluation removes the units physically and measures
+quality, parameters and latency against the dense model.
 """
 
 from __future__ import annotations
@@ -24,24 +28,35 @@ import torch
 from methods.core.atomic import atomic_path
 from methods.core.seeding import derive_seed, seed_everything
 from methods.core.study import RunContext
+from methods.data import wikitext2
 from methods.data.formats import load_arrays
 
 from . import bonsai as bonsai_lib
-from .decoder_units import LLAMA, DecoderTarget, load_decoder, perplexity
+from . import lm_windows
+from .decoder_units import LLAMA, DecoderTarget, load_decoder, load_hub_decoder, perplexity
 from .encoder_units import BERT, EncoderTarget, embed, load_encoder, minilm_folder
 from .memory import peak_memory
+from .placement import CPU, Placement, job_placement
 from .timing import paired_speedup
 from .units import remove_units, sparsity, unit_layout
 
 
-def _load_minilm(ctx: RunContext):
+def _load_minilm(ctx: RunContext, placement: Placement):
     return load_encoder(minilm_folder())
 
 
-def _load_smollm2(ctx: RunContext):
+def _load_smollm2(ctx: RunContext, placement: Placement):
     from methods.data import smollm2
 
-    return load_decoder(smollm2.verified_folder(ctx.data[smollm2.NAME]))
+    return load_decoder(smollm2.verified_folder(ctx.data[smollm2.NAME]), placement)
+
+
+def _hub_loader(repo: str) -> Callable:
+    return lambda ctx, placement: load_hub_decoder(repo, placement)
+
+
+def _decoder_target(model, batch: dict, params: dict) -> DecoderTarget:
+    return DecoderTarget(model, batch, params["block"], rows=params.get("forward_rows"))
 
 
 class _Encoder(torch.nn.Module):
@@ -81,22 +96,47 @@ def _cosine(model, batches, reference) -> float:
 class TransformerModel:
     """One prunable model of the tables: how to load it, its units, and its quality metric."""
 
-    load: Callable
-    target: type
+    load: Callable  # (ctx, placement) -> (tokenizer, model)
+    target: Callable  # (model, calibration batch, params) -> Target
     arch: object
     metric: str
     reference: Callable  # (dense, evaluation batches) -> what ``quality`` compares with
     quality: Callable  # (pruned, evaluation batches, reference) -> value
     timed: type  # input_ids -> output wrapper for the latency timer
+    placed: bool = True  # False: float32 on the CPU whatever the job's resources
+
+
+def _decoder(load: Callable) -> TransformerModel:
+    return TransformerModel(load, _decoder_target, LLAMA, "perplexity", lambda dense, batches: None,
+                            lambda model, batches, reference: perplexity(model, batches), _Decoder)
 
 
 MODELS = {
-    "all-MiniLM-L6-v2": TransformerModel(_load_minilm, EncoderTarget, BERT, "cosine", _embeddings, _cosine,
-                                         _Encoder),
-    "SmolLM2-135M-Instruct": TransformerModel(_load_smollm2, DecoderTarget, LLAMA, "perplexity",
-                                              lambda dense, batches: None,
-                                              lambda model, batches, reference: perplexity(model, batches), _Decoder),
+    "all-MiniLM-L6-v2": TransformerModel(_load_minilm, lambda model, batch, params: EncoderTarget(
+        model, batch, params["block"]), BERT, "cosine", _embeddings, _cosine, _Encoder, placed=False),
+    "SmolLM2-135M-Instruct": _decoder(_load_smollm2),
+    "meta-llama/Llama-2-7b-hf": _decoder(_hub_loader("meta-llama/Llama-2-7b-hf")),
+    "meta-llama/Meta-Llama-3-8B": _decoder(_hub_loader("meta-llama/Meta-Llama-3-8B")),
 }
+
+
+def _placement(ctx: RunContext, spec: TransformerModel, stage: str) -> Placement:
+    """Device and precision from the GPUs the study planned this job with (its run in the grid)."""
+    if not spec.placed:
+        return CPU
+    from .study import STUDY
+
+    planned = next(run for run in STUDY.grid(ctx.scale, ctx.run.seed + 1) if run.run_id == ctx.run.run_id)
+    gpus = (planned.resources if stage == "train" else planned.eval_resources).gpu
+    placement = job_placement(gpus)
+    if gpus and placement.device == "cpu":
+        ctx.log.warning("%s was planned with %d GPU(s) but CUDA sees none: running on the CPU in float32",
+                        ctx.run.run_id, gpus)
+    return placement
+
+
+def _on(batch: dict, device: str) -> dict:
+    return {key: value.to(device) for key, value in batch.items()}
 
 
 def _sentences(ctx: RunContext, params: dict) -> tuple[list[str], list[str]]:
@@ -118,6 +158,32 @@ def _batches(tokenizer, sentences: list[str], size: int) -> list[dict]:
             for i in range(0, len(sentences), size)]
 
 
+def _wikitext_ids(ctx: RunContext, tokenizer, split: str) -> torch.Tensor:
+    return lm_windows.encode(tokenizer, lm_windows.protocol_text(load_arrays(ctx.data[wikitext2.NAME]), split))
+
+
+def _calibration(ctx: RunContext, params: dict, tokenizer) -> dict:
+    """The calibration batch: seeded WikiText-2 train windows, or the short sentences of a seeded draw."""
+    if ctx.run.dataset == wikitext2.NAME:
+        windows = lm_windows.calibration_windows(_wikitext_ids(ctx, tokenizer, "train"), params["calibration_windows"],
+                                                 params["context"], derive_seed(ctx.run.seed, "calibration"))
+        (batch,) = lm_windows.batches(windows, len(windows))
+        return batch
+    calibration, _ = _sentences(ctx, params)
+    (batch,) = _batches(tokenizer, calibration, len(calibration))
+    return batch
+
+
+def _evaluation(ctx: RunContext, params: dict, tokenizer) -> tuple[list[dict], torch.Tensor]:
+    """The evaluation batches and the input whose prefill the latency timer repeats."""
+    if ctx.run.dataset == wikitext2.NAME:
+        windows = lm_windows.evaluation_windows(_wikitext_ids(ctx, tokenizer, "test"), params["context"])
+        return lm_windows.batches(windows, params["eval_batch"]), windows[:1]
+    _, evaluation = _sentences(ctx, params)
+    example = tokenizer([evaluation[0]], return_tensors="pt")["input_ids"]
+    return _batches(tokenizer, evaluation, params.get("eval_batch", len(evaluation))), example
+
+
 def _warm_imports() -> None:
     """Import the regression libraries before memory is measured (module code is not method memory)."""
     import scipy.stats  # noqa: F401
@@ -128,17 +194,17 @@ def _warm_imports() -> None:
 def train_transformer(ctx: RunContext) -> dict:
     params, seed = dict(ctx.run.params), ctx.run.seed
     spec = MODELS[params["model"]]
-    calibration, _ = _sentences(ctx, params)
-    tokenizer, model = spec.load(ctx)
-    (batch,) = _batches(tokenizer, calibration, len(calibration))
-    target = spec.target(model, batch, params["block"])
+    placement = _placement(ctx, spec, "train")
+    tokenizer, model = spec.load(ctx, placement)
+    batch = _on(_calibration(ctx, params, tokenizer), placement.device)
+    target = spec.target(model, batch, params)
     targets = tuple(params["sparsities"])
     _warm_imports()
     saved, costs = {}, {}
     for method in params["methods"]:
         seed_everything(derive_seed(seed, method))
         start = time.perf_counter()
-        with peak_memory() as mem:
+        with peak_memory(placement.device) as mem:
             if method == "bonsai":
                 config = bonsai_lib.BonsaiConfig(n_masks=params["n_masks"], round_fraction=params["round_fraction"])
                 keeps = bonsai_lib.bonsai(target, targets, config, derive_seed(seed, method), ctx.log)
@@ -157,8 +223,9 @@ def train_transformer(ctx: RunContext) -> dict:
     target.close()
     with atomic_path(ctx.run_dir / "keep.pt") as tmp:
         torch.save(saved, tmp)
-    return {"costs": costs, "calibration_sentences": len(calibration),
-            "calibration_tokens": int(batch["attention_mask"].sum())}
+    return {"costs": costs, "calibration_sequences": len(batch["input_ids"]),
+            "calibration_tokens": int(batch["attention_mask"].sum()), "device": placement.device,
+            "dtype": placement.dtype, "model_revision": getattr(model.config, "_commit_hash", None)}
 
 
 def _record(metrics: dict, spec: TransformerModel, key: str, value: float) -> None:
@@ -174,13 +241,13 @@ def evaluate_transformer(ctx: RunContext) -> dict:
 
     params = dict(ctx.run.params)
     spec = MODELS[params["model"]]
-    _, evaluation = _sentences(ctx, params)
+    placement = _placement(ctx, spec, "evaluate")
     costs = json.loads((ctx.run_dir / "train.json").read_text())["summary"]["costs"]
     saved = torch.load(ctx.run_dir / "keep.pt", weights_only=True)
-    tokenizer, dense = spec.load(ctx)
+    tokenizer, dense = spec.load(ctx, placement)
     layout = unit_layout(dense, spec.arch, params["block"])
-    batches = _batches(tokenizer, evaluation, params.get("eval_batch", len(evaluation)))
-    example = tokenizer([evaluation[0]], return_tensors="pt")["input_ids"]
+    batches, example = _evaluation(ctx, params, tokenizer)
+    batches, example = [_on(batch, placement.device) for batch in batches], example.to(placement.device)
     base_params = measure.count_parameters(dense)
     metrics, timings = {}, {}
     reference = spec.reference(dense, batches)
@@ -195,7 +262,8 @@ def evaluate_transformer(ctx: RunContext) -> dict:
         metrics[f"sparsity@{key}"] = costs[key]["sparsity"]
         metrics[f"prune_peak_mb@{key}"] = costs[key]["prune_peak_mb"]
         metrics[f"prune_s@{key}"] = costs[key]["prune_s"]
-        timings[f"measured_speedup@{key}"], _ = paired_speedup(spec.timed(dense), spec.timed(model), example, 8,
-                                                               ctx.threads, rounds=3,
+        timings[f"measured_speedup@{key}"], _ = paired_speedup(spec.timed(dense), spec.timed(model), example,
+                                                               params.get("latency_batch", 8), ctx.threads, rounds=3,
                                                                min_run_time=ctx.timing_seconds(0.1))
+        del model  # freed before the next copy: a GPU holds the dense model and one pruned copy at a time
     return {"metrics": metrics, "timings": timings}

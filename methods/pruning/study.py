@@ -15,7 +15,8 @@ Tables:
   25% and 50% of the prunable parameters by Bonsai and by random / magnitude / Wanda-style /
   Taylor (backprop) baselines, with the peak memory while pruning and the measured speed-up.
 * ``bonsai_llm`` - the same on SmolLM2-135M (LLaMA architecture, grouped-query attention), quality
-  as perplexity on held-out text (laptop scale).
+  as perplexity on held-out text (laptop scale); at paper scale on LLaMA-2 7B and LLaMA-3 8B with
+  WikiText-2 test perplexity, on one GPU (gated hub weights and the WikiText-2 download).
 
 One run covers every strategy and setting of its table for one dataset and seed (two cores: the
 process start-up of one job per cell would cost more than the cells); evaluation reports metrics
@@ -64,15 +65,30 @@ _DECODER = {
     "laptop": {"calibration_sentences": 16, "eval_sentences": 64, "eval_batch": 16, "n_masks": 16,
                "round_fraction": 0.1, "taylor_probes": 4},
 }
+# Bonsai's LLaMA models at paper scale (Dery et al., arXiv 2402.05406), from the Hugging Face hub: hub name ->
+# (run setting, context length = the model's max_position_embeddings, as Bonsai's get_llm sets model.seqlen).
+_LLAMAS = {"meta-llama/Llama-2-7b-hf": ("llama2-7b", 4096), "meta-llama/Meta-Llama-3-8B": ("llama3-8b", 8192)}
+# Bonsai's schedule (main.py defaults and the README's LLaMA-2 command): 200 sub-models per round, 5% per round,
+# 32 calibration windows of the WikiText-2 train split, one window per forward pass (--bsz 1); the Taylor baseline
+# backpropagates one window at a time.
+_LLAMA_SCHEDULE = {"calibration_windows": 32, "n_masks": 200, "round_fraction": 0.05, "taylor_probes": 32,
+                   "forward_rows": 1, "eval_batch": 1, "latency_batch": 1}
 # model name -> (run method of the one-shot baselines, run method of Bonsai, units per MLP block)
 _TRANSFORMERS = {"all-MiniLM-L6-v2": ("one_shot", "bonsai", 32),
-                 "SmolLM2-135M-Instruct": ("one_shot_llm", "bonsai_llm", 64)}
+                 "SmolLM2-135M-Instruct": ("one_shot_llm", "bonsai_llm", 64),
+                 **{hub: ("one_shot_llm", "bonsai_llm", 64) for hub in _LLAMAS}}
 
 
 def _resources(scale: str, heavy: bool = False) -> Resources:
     if scale == "paper":
         return Resources(threads=8, mem_mb=16000, runtime=600, gpu=1)
     return Resources(threads=1, mem_mb=3000 if heavy else 2000, runtime=30 if scale == "laptop" else 10)
+
+
+def _llama_resources(runtime: int) -> Resources:
+    """One GPU (float16 weights: 13.5 GB for LLaMA-2 7B, 16 GB for LLaMA-3 8B, plus a pruned copy when
+    evaluating); the host memory covers loading the checkpoint."""
+    return Resources(threads=8, mem_mb=64000, runtime=runtime, gpu=1)
 
 
 def _vision_runs(study: str, scale: str, seeds: int) -> list[Run]:
@@ -101,20 +117,30 @@ def _vision_runs(study: str, scale: str, seeds: int) -> list[Run]:
 
 def _transformer_runs(study: str, scale: str, seeds: int) -> list[Run]:
     from methods.data.smollm2 import NAME as SMOLLM2
+    from methods.data.wikitext2 import NAME as WIKITEXT2
 
-    models = [("all-MiniLM-L6-v2", _ENCODER[scale], ())]
+    # (model, schedule, dataset, data read, run setting): a model of its own on a shared dataset names the run
+    models = [("all-MiniLM-L6-v2", _ENCODER[scale], "pydoc_sentences", (), "sweep")]
     if scale in _DECODER:
-        models.append(("SmolLM2-135M-Instruct", _DECODER[scale], ("pydoc_sentences", SMOLLM2)))
+        models.append(("SmolLM2-135M-Instruct", _DECODER[scale], "pydoc_sentences", ("pydoc_sentences", SMOLLM2),
+                       "sweep"))
+    if scale == "paper":
+        models += [(hub, {**_LLAMA_SCHEDULE, "context": context}, WIKITEXT2, (), setting)
+                   for hub, (setting, context) in _LLAMAS.items()]
     baselines = TRANSFORMER_BASELINES if scale != "smoke" else ("magnitude", "wanda")
     runs = []
     for seed in range(seeds):
-        for model, schedule, data in models:
+        for model, schedule, dataset, data, setting in models:
             one_shot, bonsai, block = _TRANSFORMERS[model]
             for method, members in ((one_shot, baselines), (bonsai, ("bonsai",))):
                 params = {**schedule, "methods": list(members), "sparsities": list(SPARSITIES), "block": block,
                           "model": model}
-                runs.append(Run(study, "pydoc_sentences", method, "sweep", seed, params=params, data=data,
-                                resources=_resources(scale, heavy=True), eval_resources=_resources(scale, heavy=True)))
+                if model in _LLAMAS:  # Bonsai's 10 rounds of 200 sub-models take hours on one GPU
+                    resources, evaluation = _llama_resources(1440 if method == bonsai else 360), _llama_resources(240)
+                else:
+                    resources = evaluation = _resources(scale, heavy=True)
+                runs.append(Run(study, dataset, method, setting, seed, params=params, data=data,
+                                resources=resources, eval_resources=evaluation))
     return runs
 
 
@@ -201,7 +227,16 @@ class PruningStudy(Study):
                      "49,152 is a collapsed model, and a mean of perplexities is dominated by the worst seed (compare "
                      "the NLL means). Bonsai scores its sub-models by minus the calibration NLL. Peak "
                      "memory = peak RSS above the RSS before pruning (model loaded). Speed-up: a prefill of 8 "
-                     "copies of one sentence, one thread."),
+                     "copies of one sentence, one thread. Paper scale: LLaMA-2 7B and LLaMA-3 8B (hub "
+                     "meta-llama/Llama-2-7b-hf, meta-llama/Meta-Llama-3-8B; gated) in float16 on one GPU, "
+                     "settings '<model> sX'; units are heads (LLaMA-2) or key/value groups of 4 query heads "
+                     "(LLaMA-3) and blocks of 64 MLP neurons (sparsity as Bonsai counts it, all parameters but "
+                     "embeddings and output layer, up to the norms: 0.004% of LLaMA-2 7B); perplexity on the "
+                     "WikiText-2 test split by the standard protocol (rows joined with blank lines, tokenized "
+                     "once, non-overlapping windows of the model's context, 4,096 / 8,192 tokens, tail dropped), "
+                     "calibration on 32 seeded windows of the train split, no fine-tuning (the paper adapts its "
+                     "pruned models with LoRA afterwards); peak memory is the GPU memory allocated while "
+                     "pruning, speed-up a prefill of one window."),
         ),
     )
 

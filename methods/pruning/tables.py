@@ -10,7 +10,8 @@ def split_sweeps(runs: pd.DataFrame, run_methods: tuple[str, ...]) -> pd.DataFra
     split into its columns.
 
     Metrics without the two ``@`` parts (job costs, run-level values) are dropped: the tables
-    report per-setting values only.
+    report per-setting values only. A run whose setting is not ``sweep`` (one model of several
+    on a dataset) prefixes its settings with its own: ``llama2-7b s0.50``.
     """
     mine = runs[runs["method"].isin(run_methods)]
     parts = mine["metric"].str.split("@", expand=True)
@@ -18,5 +19,7 @@ def split_sweeps(runs: pd.DataFrame, run_methods: tuple[str, ...]) -> pd.DataFra
         return mine.iloc[0:0]
     keep = parts[2].notna()
     out = mine[keep].copy()
-    out["metric"], out["method"], out["setting"] = parts.loc[keep, 0], parts.loc[keep, 1], parts.loc[keep, 2]
+    own = out["setting"]
+    out["metric"], out["method"] = parts.loc[keep, 0], parts.loc[keep, 1]
+    out["setting"] = parts.loc[keep, 2].where(own == "sweep", own + " " + parts.loc[keep, 2])
     return out.reset_index(drop=True)

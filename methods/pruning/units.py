@@ -122,7 +122,7 @@ class UnitGates:
             heads, blocks = self.layout.split(self.values)
             gate = heads[index].repeat_interleave(self.layout.head_width) if attention else \
                 blocks[index].repeat_interleave(self.layout.block)
-            return (inputs[0] * gate.to(inputs[0].dtype),) + tuple(inputs[1:])
+            return (inputs[0] * gate.to(device=inputs[0].device, dtype=inputs[0].dtype),) + tuple(inputs[1:])
         return hook
 
     def set(self, keep: torch.Tensor) -> None:
@@ -145,7 +145,8 @@ def _unit_rows(units: torch.Tensor, width: int) -> torch.Tensor:
 
 
 def _rows(linear: nn.Linear, idx: torch.Tensor) -> nn.Linear:
-    new = nn.Linear(linear.in_features, len(idx), linear.bias is not None, dtype=linear.weight.dtype)
+    new = nn.Linear(linear.in_features, len(idx), linear.bias is not None, device=linear.weight.device,
+                    dtype=linear.weight.dtype)
     new.weight.data.copy_(linear.weight.detach()[idx])
     if linear.bias is not None:
         new.bias.data.copy_(linear.bias.detach()[idx])
@@ -153,7 +154,8 @@ def _rows(linear: nn.Linear, idx: torch.Tensor) -> nn.Linear:
 
 
 def _columns(linear: nn.Linear, idx: torch.Tensor) -> nn.Linear:
-    new = nn.Linear(len(idx), linear.out_features, linear.bias is not None, dtype=linear.weight.dtype)
+    new = nn.Linear(len(idx), linear.out_features, linear.bias is not None, device=linear.weight.device,
+                    dtype=linear.weight.dtype)
     new.weight.data.copy_(linear.weight.detach()[:, idx])
     if linear.bias is not None:
         new.bias.data.copy_(linear.bias.detach())
@@ -201,7 +203,7 @@ def weight_scores(model: nn.Module, layout: UnitLayout, arch: Architecture,
     the rows (input projections) or columns (output projections) a unit owns.
     """
     def weighted(linear: nn.Linear) -> torch.Tensor:
-        w = linear.weight.detach().abs()
+        w = linear.weight.detach().abs().float()  # half-precision sums lose digits or overflow
         return w * input_norms[linear][None, :] if input_norms is not None else w
 
     scores = []
@@ -215,7 +217,7 @@ def weight_scores(model: nn.Module, layout: UnitLayout, arch: Architecture,
         head_weights += parts.attention_out.out_features * layout.head_width
         block_weights = layout.block * (sum(linear.in_features for linear in parts.mlp_in) + parts.mlp_out.out_features)
         scores.append(torch.cat([head / head_weights, block / block_weights]))
-    return torch.cat(scores).double()
+    return torch.cat(scores).double().cpu()
 
 
 def unit_linears(model: nn.Module, arch: Architecture) -> Iterator[nn.Linear]:
@@ -227,19 +229,23 @@ def unit_linears(model: nn.Module, arch: Architecture) -> Iterator[nn.Linear]:
         yield parts.mlp_out
 
 
-def activation_norms(model: nn.Module, arch: Architecture, forward, token_mask: torch.Tensor) -> dict:
+def activation_norms(model: nn.Module, arch: Architecture, batches) -> dict:
     """L2 norm over the non-padding calibration tokens of every unit-owning Linear's input features
-    (Wanda's ||x_j||); ``forward()`` runs the model on the calibration batch."""
+    (Wanda's ||x_j||), from forward passes of the model on each of ``batches`` (``input_ids``,
+    ``attention_mask``); the norms of several batches combine as the norm over all their tokens."""
     norms: dict = {}
-    mask = token_mask.bool()
+    current: dict = {}
     handles = []
     for linear in unit_linears(model, arch):
         def hook(module, inputs, output):
-            norms[module] = inputs[0][mask].norm(dim=0)
+            norm = inputs[0][current["mask"]].float().norm(dim=0)
+            norms[module] = torch.hypot(norms[module], norm) if module in norms else norm
         handles.append(linear.register_forward_hook(hook))
     try:
         with torch.no_grad():
-            forward()
+            for batch in batches:
+                current["mask"] = batch["attention_mask"].bool()
+                model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
     finally:
         for handle in handles:
             handle.remove()
@@ -250,8 +256,9 @@ class Target:
     """A model prepared for structured pruning on one calibration batch (``input_ids``,
     ``attention_mask``): its unit layout, gates, and a quality measured with forward passes only.
 
-    Subclasses define :meth:`forward` (the model's output on the batch), :meth:`quality` (higher
-    is better) and :meth:`objectives` (scalars whose gradients the Taylor baseline needs).
+    Subclasses define :meth:`quality` (higher is better) and :meth:`objectives` (scalars whose
+    gradients the Taylor baseline needs); :meth:`batches` is the calibration batch as the model
+    takes it in one forward pass (the whole batch unless a subclass splits it).
     """
 
     def __init__(self, model: nn.Module, arch: Architecture, batch: dict, block: int):
@@ -259,12 +266,8 @@ class Target:
         self.layout = unit_layout(model, arch, block)
         self.gates = UnitGates(model, self.layout, arch)
 
-    @property
-    def token_mask(self) -> torch.Tensor:
-        return self.batch["attention_mask"]
-
-    def forward(self) -> torch.Tensor:
-        raise NotImplementedError
+    def batches(self) -> list[dict]:
+        return [self.batch]
 
     def quality(self) -> float:
         raise NotImplementedError

@@ -1,4 +1,4 @@
-"""Small real data for the pruning tests: scikit-learn digits and a quickly trained MLP."""
+"""Small real data and models for the pruning tests: scikit-learn digits, a quickly trained MLP, a tiny LLaMA."""
 
 from __future__ import annotations
 
@@ -35,3 +35,14 @@ def trained_mlp(digits):
     model = MLP(64, (128, 64), 10)
     train_classifier(model, x, y, TrainConfig(epochs=15, batch_size=64, lr=0.05, weight_decay=1e-4), 0, "test")
     return model.eval()
+
+
+@pytest.fixture()
+def tiny_llama():
+    """A LLaMA built by ``transformers`` with random weights: 2 layers, 4 query heads sharing 2 key/value
+    heads, a 96-token vocabulary."""
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    config = transformers.LlamaConfig(vocab_size=96, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
+    return transformers.LlamaForCausalLM(config).eval()

@@ -18,20 +18,16 @@ from methods.pruning import bonsai as B
 from methods.pruning import decoder_units as D
 from methods.pruning import units as U
 
-transformers = pytest.importorskip("transformers")
+pytest.importorskip("transformers")
 
 
 @pytest.fixture()
-def tiny():
-    torch.manual_seed(0)
-    config = transformers.LlamaConfig(vocab_size=96, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
-    model = transformers.LlamaForCausalLM(config).eval()
+def tiny(tiny_llama):
     ids = torch.randint(0, 96, (6, 10), generator=torch.Generator().manual_seed(1))
     mask = torch.ones_like(ids)
     mask[0, 7:] = 0
     mask[3, 5:] = 0
-    return model, {"input_ids": ids, "attention_mask": mask}
+    return tiny_llama, {"input_ids": ids, "attention_mask": mask}
 
 
 def test_units_are_key_value_groups_and_neuron_blocks(tiny):
@@ -53,7 +49,7 @@ def test_gates_equal_removal_and_parameter_count_matches_sparsity(tiny):
     keep = B.select(scores, torch.ones(layout.units), layout, 0.5)
     target.gates.set(keep)
     with torch.no_grad():
-        gated = target.forward()
+        gated = model(**batch).logits
     gated_quality = target.quality()
     target.close()
     dense_params = count_parameters(model)

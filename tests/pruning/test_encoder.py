@@ -56,7 +56,7 @@ def test_wanda_norms_are_those_of_each_projections_own_input(encoder):
     _, model, batch = encoder
     target = E.EncoderTarget(model, batch)
     try:
-        norms = U.activation_norms(model, E.BERT, target.forward, target.token_mask)
+        norms = U.activation_norms(model, E.BERT, target.batches())
     finally:
         target.close()
     layer = model.encoder.layer[0]
