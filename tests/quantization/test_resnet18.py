@@ -40,7 +40,7 @@ def test_every_batchnorm_of_the_residual_blocks_folds(model_and_inputs):
 
 def test_w8a8_fake_quantization_wraps_every_layer_and_stays_close(model_and_inputs):
     model, x = model_and_inputs
-    qmodel = quantize_model(model, QuantConfig.parse("w8a8-channel"), "ptq", x)
+    qmodel = quantize_model(model, QuantConfig.parse("w8a8-channel-minmax"), "ptq", x)
     assert sum(isinstance(m, QuantLayer) for m in qmodel.modules()) == 21
     with torch.no_grad():
         reference, quantized = model(x), qmodel(x)
