@@ -6,9 +6,7 @@ layer; batch normalization after every convolution (Section 3.4). Shortcuts that
 are option B of the paper (a 1x1 convolution with stride 2 and batch normalization), which is what
 makes the count 11,689,512 parameters at 1000 classes.
 
-Every convolution and its batch normalization are separate attributes of their block, and the
-residual addition is a plain ``+``: ``methods.quantization`` folds and quantizes them by tracing the
-forward pass, not by module order.
+The blocks are :class:`methods.models.residual.BasicBlock` with projection shortcuts.
 """
 
 from __future__ import annotations
@@ -16,22 +14,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import nn
 
-
-class BasicBlock(nn.Module):
-    """Two 3x3 convolutions with batch normalization, and the shortcut added before the last ReLU."""
-
-    def __init__(self, in_planes: int, planes: int, stride: int):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.downsample = (nn.Sequential(nn.Conv2d(in_planes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
-                           if stride != 1 or in_planes != planes else nn.Identity())
-
-    def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        return F.relu(self.bn2(self.conv2(out)) + self.downsample(x))
+from .residual import BasicBlock
 
 
 class ResNetImageNet(nn.Module):
@@ -47,7 +30,7 @@ class ResNetImageNet(nn.Module):
             stride = 1 if index == 0 else 2
             stage = []
             for i in range(count):
-                stage.append(BasicBlock(in_planes, planes, stride if i == 0 else 1))
+                stage.append(BasicBlock(in_planes, planes, stride if i == 0 else 1, shortcut="projection"))
                 in_planes = planes
             stages.append(nn.Sequential(*stage))
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
