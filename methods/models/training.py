@@ -79,11 +79,9 @@ def _is_tensor(x) -> bool:
 
 def _train_batches(x, y, order, start, cfg: TrainConfig, generator, seed: int, epoch: int, device: torch.device):
     """``(first position, inputs, labels)`` on ``device`` for the batches of ``order`` from ``start`` on."""
-    image_files = cfg.augment == "random_resized_crop"
-    if cfg.augment not in ("none", "crop_flip", "random_resized_crop") or image_files == _is_tensor(x) \
-            or (cfg.augment == "crop_flip" and not _is_tensor(x)):
-        raise ValueError(f"augment {cfg.augment!r} does not apply to {type(x).__name__} examples "
-                         "(crop_flip: tensors; random_resized_crop: image files; none: both)")
+    allowed = ("none", "crop_flip") if _is_tensor(x) else ("none", "random_resized_crop")
+    if cfg.augment not in allowed:
+        raise ValueError(f"augment {cfg.augment!r} does not apply to {type(x).__name__} examples; allowed: {allowed}")
     if _is_tensor(x):
         for first in range(start, len(order), cfg.batch_size):
             index = order[first:first + cfg.batch_size]
@@ -93,7 +91,8 @@ def _train_batches(x, y, order, start, cfg: TrainConfig, generator, seed: int, e
             yield first, xb.to(device), yb.to(device)
         return
     pin = device.type == "cuda"
-    for first, xb, yb in x.train_batches(order, start, cfg.batch_size, image_files, seed, epoch, pin):
+    augment = cfg.augment == "random_resized_crop"
+    for first, xb, yb in x.train_batches(order, start, cfg.batch_size, augment, seed, epoch, pin):
         yield first, xb.to(device, non_blocking=pin), yb.to(device, non_blocking=pin)
 
 
