@@ -14,6 +14,7 @@ from methods.data.formats import load_arrays
 from methods.data.holdout import holdout_split
 from methods.models.mlp import MLP
 from methods.models.resnet_cifar import resnet20, resnet56
+from methods.models.resnet_imagenet import resnet18
 from methods.models.small_cnn import SmallCNN
 
 _CIFAR_MEAN, _CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
@@ -21,6 +22,8 @@ _CIFAR_MEAN, _CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 
 @dataclass
 class Split:
+    """Train and test examples: tensors, or :class:`~methods.data.image_files.ImageFiles` for a prepared JPEG folder."""
+
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_test: torch.Tensor
@@ -37,6 +40,8 @@ def build_model(method: str, in_shape: tuple[int, ...], classes: int, params: di
         return resnet20(classes)
     if method == "resnet56":
         return resnet56(classes)
+    if method == "resnet18":
+        return resnet18(classes)
     raise ValueError(f"unknown baseline model '{method}'")
 
 
@@ -51,15 +56,18 @@ def _subset(x: np.ndarray, y: np.ndarray, size: int | None, seed: int) -> tuple[
     return x[keep], y[keep]
 
 
-def load_split(dataset: str, path: Path, params: dict) -> Split:
+def load_split(dataset: str, path: Path, params: dict, workers: int = 0) -> Split:
     """The train/test tensors of a prepared dataset, normalized, optionally subsampled.
 
     Image sets keep their official test split; flat sets (digits) use the canonical stratified
     80/20 split stored at prepare time (``methods.data.holdout``), so every run and method sees the
-    same test set.
+    same test set. A prepared JPEG folder (ImageNet: an index of paths) gives image files decoded
+    and normalized on demand by ``workers`` processes.
     """
     arrays = load_arrays(path)
     split_seed = derive_seed(dataset, "split")
+    if "train_paths" in arrays:
+        return _image_files_split(path, arrays, params, split_seed, workers)
     if "x_train" in arrays:
         x_train, y_train, x_test, y_test = arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"]
     else:
@@ -85,6 +93,18 @@ def load_split(dataset: str, path: Path, params: dict) -> Split:
         x_train_t, x_test_t = (x_train_t - mean) / std, (x_test_t - mean) / std
     classes = int(max(y_train.max(), y_test.max())) + 1
     return Split(x_train_t, torch.from_numpy(y_train).long(), x_test_t, torch.from_numpy(y_test).long(), classes)
+
+
+def _image_files_split(path: Path, index: dict[str, np.ndarray], params: dict, split_seed: int, workers: int) -> Split:
+    from methods.data.image_files import ImageFiles
+    from methods.data.imagenet import verified_folder
+
+    folder = verified_folder(path, index)
+    x_train, y_train = _subset(index["train_paths"], index["y_train"], params.get("train_size"), split_seed)
+    x_test, y_test = _subset(index["test_paths"], index["y_test"], params.get("test_size"), split_seed + 1)
+    y_train_t, y_test_t = torch.from_numpy(y_train).long(), torch.from_numpy(y_test).long()
+    return Split(ImageFiles(folder, x_train, y_train_t, workers), y_train_t, ImageFiles(folder, x_test, y_test_t, workers),
+                 y_test_t, len(index["classes"]))
 
 
 def load_trained(run_dir: Path, dataset: str, method: str, params: dict, split: Split) -> nn.Module:

@@ -2,7 +2,8 @@
 
 Table ``baselines``: test accuracy, parameters, FLOPs per image, measured CPU latency per image
 and training cost, for a small CNN on Fashion-MNIST and an MLP on scikit-learn digits (laptop
-scale) and ResNet-20/56 on CIFAR-10 trained as in He et al. 2016, Section 4.2 (paper scale).
+scale), ResNet-20/56 on CIFAR-10 trained as in He et al. 2016, Section 4.2, and ResNet-18 on
+ImageNet (paper scale).
 """
 
 from __future__ import annotations
@@ -42,6 +43,17 @@ _SCHEDULES = {
         }
         for model in ("resnet20", "resnet56")
     },
+    "imagenet": {
+        # He et al. 2016, Sec. 3.4: SGD, batch 256, lr 0.1 divided by 10 when the error plateaus,
+        # momentum 0.9, weight decay 1e-4. The plateaus and the augmentation made concrete as in
+        # torchvision's reference recipe (pytorch/vision@bde124ee, references/classification/train.py
+        # defaults: 90 epochs, lr x0.1 every 30, 8 GPUs x 32 images; presets.py: random-resized crops
+        # and flips), the recipe behind the ResNet-18 baselines quantization papers start from.
+        "resnet18": {
+            "paper": {"epochs": 90, "batch_size": 256, "lr": 0.1, "optimizer": "sgd", "weight_decay": 1e-4,
+                      "milestones": [30, 60], "augment": "random_resized_crop"},
+        },
+    },
 }
 
 _RESOURCES = {
@@ -49,6 +61,10 @@ _RESOURCES = {
     "laptop": Resources(threads=2, mem_mb=3000, runtime=20),
     "paper": Resources(threads=8, mem_mb=16000, runtime=600, gpu=1),
 }
+# ImageNet decodes JPEGs in one DataLoader worker per thread: 16 keep one GPU busy with ResNet-18;
+# 90 epochs of 1.28 M images take about a day (runtime per attempt; training resumes from its checkpoint)
+IMAGENET_RESOURCES = Resources(threads=16, mem_mb=64000, runtime=2880, gpu=1)
+IMAGENET_EVAL_RESOURCES = Resources(threads=16, mem_mb=64000, runtime=180, gpu=1)
 
 
 class BaselinesStudy(Study):
@@ -87,11 +103,12 @@ class BaselinesStudy(Study):
                 if scale not in by_scale:
                     continue
                 resources = _RESOURCES[scale]
+                eval_resources = Resources(threads=resources.threads, mem_mb=resources.mem_mb, runtime=10)
+                if dataset == "imagenet":
+                    resources, eval_resources = IMAGENET_RESOURCES, IMAGENET_EVAL_RESOURCES
                 for seed in range(seeds):
                     runs.append(Run(self.name, dataset, method, "dense", seed, params=by_scale[scale],
-                                    resources=resources,
-                                    eval_resources=Resources(threads=resources.threads, mem_mb=resources.mem_mb,
-                                                             runtime=10)))
+                                    resources=resources, eval_resources=eval_resources))
         return runs
 
     def train(self, ctx: RunContext) -> dict:
@@ -104,7 +121,7 @@ class BaselinesStudy(Study):
         from .models import build_model, load_split
 
         run, params = ctx.run, dict(ctx.run.params)
-        split = load_split(run.dataset, ctx.data[run.dataset], params)
+        split = load_split(run.dataset, ctx.data[run.dataset], params, workers=ctx.threads)
         seed_everything(run.seed)
         model = build_model(run.method, tuple(split.x_train.shape[1:]), split.classes, params)
         if split.x_train.dim() == 4:
@@ -126,7 +143,7 @@ class BaselinesStudy(Study):
         from .models import load_split, load_trained
 
         run, params = ctx.run, dict(ctx.run.params)
-        split = load_split(run.dataset, ctx.data[run.dataset], params)
+        split = load_split(run.dataset, ctx.data[run.dataset], params, workers=ctx.threads)
         model = load_trained(ctx.run_dir, run.dataset, run.method, params, split)
         example = split.x_test[:1]
         return {

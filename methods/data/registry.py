@@ -93,6 +93,8 @@ class DatasetSpec:
     openml: OpenMLSource | None = None
     origin: str = "real"  # real | synthetic
     notes: str = ""
+    fetch_minutes: int = 60  # the fetch and prepare jobs' runtime (per attempt)
+    prepare_minutes: int = 30
     extra: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property
@@ -107,7 +109,7 @@ def _registry() -> dict[str, DatasetSpec]:
 
     found: dict[str, DatasetSpec] = {}
     for info in pkgutil.iter_modules(package.__path__):
-        if info.name in {"registry", "fetch", "archive", "formats"}:
+        if info.name in {"registry", "fetch", "archive", "formats", "image_files"}:  # machinery, no datasets
             continue
         module = importlib.import_module(f"methods.data.{info.name}")
         for spec in getattr(module, "DATASETS", ()):

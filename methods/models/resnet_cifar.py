@@ -11,31 +11,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import nn
 
-
-class _ZeroPadShortcut(nn.Module):
-    """Option A: subsample by 2 and pad the new channels with zeros (no parameters)."""
-
-    def __init__(self, extra_channels: int):
-        super().__init__()
-        self.extra = extra_channels
-
-    def forward(self, x):
-        x = x[:, :, ::2, ::2]
-        return F.pad(x, (0, 0, 0, 0, self.extra // 2, self.extra - self.extra // 2))
-
-
-class BasicBlock(nn.Module):
-    def __init__(self, in_planes: int, planes: int, stride: int):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.shortcut = _ZeroPadShortcut(planes - in_planes) if stride != 1 or in_planes != planes else nn.Identity()
-
-    def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+from .residual import BasicBlock
 
 
 class ResNetCifar(nn.Module):

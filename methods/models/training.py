@@ -4,6 +4,11 @@ The order of examples in epoch ``e`` is drawn from a generator seeded by ``(seed
 checkpoint holds model, optimizer, scheduler, torch RNG and that generator's state and the
 position inside the epoch, so a run killed (after its last checkpoint) or preempted (SIGTERM:
 checkpoint at the next step) and restarted finishes with exactly the weights of an uninterrupted run.
+
+The examples are an in-memory tensor, or :class:`~methods.data.image_files.ImageFiles` (ImageNet),
+whose batches are decoded by DataLoader workers with per-example seeded augmentation. Training and
+prediction run on the GPU when there is one (:func:`compute_device`); the model is handed back on the
+device it came on.
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ class TrainConfig:
     optimizer: str = "sgd"  # sgd (momentum 0.9, nesterov off) | adam
     weight_decay: float = 0.0
     milestones: tuple[int, ...] = ()  # epochs at which the learning rate is divided by 10
-    augment: str = "none"  # none | crop_flip (pad 4, random 32x32 crop, horizontal flip)
+    # none | crop_flip (tensors: pad 4, random 32x32 crop, horizontal flip) | random_resized_crop (image files)
+    augment: str = "none"
 
 
 def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -58,26 +64,84 @@ def crop_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return out
 
 
+def compute_device() -> torch.device:
+    """The GPU when the job has one, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    return next(model.parameters(), torch.empty(0)).device
+
+
+def _is_tensor(x) -> bool:
+    return isinstance(x, torch.Tensor)
+
+
+def _train_batches(x, y, order, start, cfg: TrainConfig, generator, seed: int, epoch: int, device: torch.device):
+    """``(first position, inputs, labels)`` on ``device`` for the batches of ``order`` from ``start`` on."""
+    allowed = ("none", "crop_flip") if _is_tensor(x) else ("none", "random_resized_crop")
+    if cfg.augment not in allowed:
+        raise ValueError(f"augment {cfg.augment!r} does not apply to {type(x).__name__} examples; allowed: {allowed}")
+    if _is_tensor(x):
+        for first in range(start, len(order), cfg.batch_size):
+            index = order[first:first + cfg.batch_size]
+            xb, yb = x[index], y[index]
+            if cfg.augment == "crop_flip":
+                xb = crop_flip(xb, generator)
+            yield first, xb.to(device), yb.to(device)
+        return
+    pin = device.type == "cuda"
+    augment = cfg.augment == "random_resized_crop"
+    for first, xb, yb in x.train_batches(order, start, cfg.batch_size, augment, seed, epoch, pin):
+        yield first, xb.to(device, non_blocking=pin), yb.to(device, non_blocking=pin)
+
+
+def eval_batches(x, batch_size: int, device: torch.device):
+    """The inputs in order, on ``device``, at most ``batch_size`` a batch: slices of a tensor, or
+    decoded image files."""
+    if _is_tensor(x):
+        for start in range(0, len(x), batch_size):
+            yield x[start:start + batch_size].to(device)
+        return
+    pin = device.type == "cuda"
+    for xb, _ in x.eval_batches(batch_size, pin):
+        yield xb.to(device, non_blocking=pin)
+
+
+Loss = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
 def train_classifier(
     model: nn.Module,
-    x: torch.Tensor,
+    x,
     y: torch.Tensor,
     cfg: TrainConfig,
     seed: int,
     run_name: str,
     checkpoint: Path | None = None,
     log: logging.Logger | None = None,
-    loss_fn: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    loss_fn: Loss | None = None,
 ) -> dict:
-    """Train ``model`` in place on ``(x, y)``; resume from ``checkpoint`` if one is there.
+    """Train ``model`` in place on ``(x, y)`` (``x`` a tensor or image files); resume from ``checkpoint``
+    if one is there.
 
     A checkpoint is written after every epoch, and on SIGTERM after the current step (then
     :class:`Preempted` is raised); resuming from either gives exactly the uninterrupted result.
     ``loss_fn(model, xb, yb)`` replaces cross-entropy (e.g. to add a regularizer). Returns the
     per-epoch mean training loss and the number of optimizer steps taken.
     """
-    log = log or logging.getLogger(__name__)
-    loss_fn = loss_fn or (lambda m, xb, yb: F.cross_entropy(m(xb), yb))
+    home = _device_of(model)
+    model.to(compute_device())
+    try:
+        return _train(model, x, y, cfg, seed, run_name, checkpoint, log or logging.getLogger(__name__),
+                      loss_fn or (lambda m, xb, yb: F.cross_entropy(m(xb), yb)))
+    finally:
+        model.to(home)
+
+
+def _train(model: nn.Module, x, y: torch.Tensor, cfg: TrainConfig, seed: int, run_name: str,
+           checkpoint: Path | None, log: logging.Logger, loss_fn: Loss) -> dict:
+    device = _device_of(model)
     optimizer = _optimizer(model, cfg)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(cfg.milestones), 0.1)
     history: list[float] = []
@@ -112,11 +176,7 @@ def train_classifier(
             if generator_state is not None:
                 generator.set_state(generator_state)
                 generator_state = None
-            for start in range(position, n, cfg.batch_size):
-                index = order[start:start + cfg.batch_size]
-                xb, yb = x[index], y[index]
-                if cfg.augment == "crop_flip":
-                    xb = crop_flip(xb, generator)
+            for start, xb, yb in _train_batches(x, y, order, position, cfg, generator, seed, epoch, device):
                 loss = loss_fn(model, xb, yb)
                 value = loss.item()
                 if not math.isfinite(value):
@@ -125,8 +185,8 @@ def train_classifier(
                 loss.backward()
                 optimizer.step()
                 step += 1
-                total += value * len(index)
-                count += len(index)
+                total += value * len(yb)
+                count += len(yb)
                 if preemption.requested and start + cfg.batch_size < n:
                     save(epoch, start + cfg.batch_size, generator)
                     raise Preempted(run_name, step)
@@ -141,11 +201,19 @@ def train_classifier(
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+def predict(model: nn.Module, x, batch_size: int = 1024) -> torch.Tensor:
+    """Predicted classes (on the CPU). Models with float parameters run on :func:`compute_device`;
+    int8-kernel models (packed weights, no parameters) are CPU kernels and stay there."""
     model.eval()
-    return torch.cat([model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
+    home = _device_of(model)
+    device = compute_device() if any(True for _ in model.parameters()) else torch.device("cpu")
+    model.to(device)
+    try:
+        return torch.cat([model(xb).argmax(1).cpu() for xb in eval_batches(x, batch_size, device)])
+    finally:
+        model.to(home)
 
 
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+def accuracy(model: nn.Module, x, y: torch.Tensor) -> float:
     """Top-1 accuracy in percent."""
     return 100.0 * float((predict(model, x) == y).float().mean())

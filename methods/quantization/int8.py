@@ -2,9 +2,13 @@
 
 Only two eager paths really compute in int8 here (``performance-facts.md``): dynamic quantization of
 ``nn.Linear`` (int8 weights, activations quantized on the fly) and static post-training quantization
-of convolutions (fused conv-BN-ReLU, observers calibrated on a batch, then converted). Both come from
-``torch.ao.quantization``, which is deprecated (it warns that it "will be removed in 2.10") but still
-works in torch 2.13; it is used only to measure speed, never for the fake-quantization study.
+of convolutions (fused conv-BN-ReLU, observers calibrated on a batch, then converted). Eager static
+quantization fuses only Conv2d-BatchNorm2d runs inside Sequentials and cannot quantize a functional
+``+``; residual networks (ResNets: BatchNorm as block attributes, shortcut sums) go through FX graph
+mode instead, which traces the forward pass, fuses the same patterns and quantizes the additions
+(same x86 default qconfig). All of it comes from ``torch.ao.quantization``, which is deprecated (it
+warns that it "will be removed in 2.10") but still works in torch 2.13; it is used only to measure
+speed, never for the fake-quantization study.
 """
 
 from __future__ import annotations
@@ -34,22 +38,35 @@ def _fusable_groups(model: nn.Module) -> list[list[str]]:
     return groups
 
 
+def _static_fx(model: nn.Module, calibration_x: torch.Tensor) -> nn.Module:
+    from torch.ao.quantization import get_default_qconfig_mapping, quantize_fx
+
+    prepared = quantize_fx.prepare_fx(model, get_default_qconfig_mapping("x86"), (calibration_x[:1],))
+    with torch.no_grad():
+        prepared(calibration_x)
+    return quantize_fx.convert_fx(prepared)
+
+
 def int8_model(model: nn.Module, calibration_x: torch.Tensor) -> tuple[nn.Module, str]:
-    """An int8 copy of ``model`` and the path used: ``static`` for models with convolutions,
-    ``dynamic`` for Linear-only models."""
+    """An int8 copy of ``model`` (on the CPU) and the path used: ``static`` for models with convolutions
+    (``static-fx`` for residual ones, see the module docstring), ``dynamic`` for Linear-only models."""
     from torch.ao import quantization as tq
 
     if len(calibration_x) == 0:
         raise ConfigError("quantization.calibration_set", "empty", "at least one example")
     torch.backends.quantized.engine = "x86"
-    model = copy.deepcopy(model).eval()
+    model = copy.deepcopy(model).cpu().eval()
+    calibration_x = calibration_x.cpu()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", UserWarning)
         if not any(isinstance(m, nn.Conv2d) for m in model.modules()):
             return tq.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8), "dynamic"
         model = model.to(memory_format=torch.contiguous_format)
-        tq.fuse_modules(model, _fusable_groups(model), inplace=True)
+        groups = _fusable_groups(model)
+        if len(groups) < sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()):
+            return _static_fx(model, calibration_x), "static-fx"
+        tq.fuse_modules(model, groups, inplace=True)
         wrapped = nn.Sequential(tq.QuantStub(), model, tq.DeQuantStub()).eval()
         wrapped.qconfig = tq.get_default_qconfig("x86")
         tq.prepare(wrapped, inplace=True)

@@ -35,12 +35,13 @@ def _baseline(ctx: RunContext, with_model: bool = True):
     if "test_size" in ctx.run.params:
         params = {**params, "test_size": ctx.run.params["test_size"]}
     dataset, method = need.split("/")[1:3]
-    split = load_split(dataset, ctx.data[dataset], params)
+    split = load_split(dataset, ctx.data[dataset], params, workers=ctx.threads)
     model = load_trained(folder, dataset, method, params, split) if with_model else None
     return split, model
 
 
-def _calibration(x: torch.Tensor, size: int, seed: int) -> torch.Tensor:
+def _calibration(x, size: int, seed: int) -> torch.Tensor:
+    """``size`` training examples (of image files: their evaluation views, decoded into a tensor)."""
     generator = torch.Generator().manual_seed(derive_seed(seed, "calibration"))
     return x[torch.randperm(len(x), generator=generator)[:size]]
 
@@ -55,7 +56,8 @@ def _train_subset(split, examples: int | None, seed: int):
 
 def _train_config(params: dict) -> TrainConfig:
     return TrainConfig(epochs=params["epochs"], batch_size=params["batch_size"], lr=params["lr"],
-                       optimizer=params.get("optimizer", "adam"))
+                       optimizer=params.get("optimizer", "adam"), weight_decay=params.get("weight_decay", 0.0),
+                       milestones=tuple(params.get("milestones", ())), augment=params.get("augment", "none"))
 
 
 def _save(model: torch.nn.Module, path: Path) -> None:

@@ -54,20 +54,22 @@ class QuantConfig:
 
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` in eval mode with every Conv2d->BatchNorm2d pair of a Sequential fused."""
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    """A copy of ``model`` in eval mode with every BatchNorm2d that reads only a Conv2d's output folded
+    into that convolution.
 
-    model = copy.deepcopy(model).eval()
-    for module in model.modules():
-        if not isinstance(module, nn.Sequential):
-            continue
-        names = list(module._modules)
-        for first, second in zip(names, names[1:]):
-            conv, bn = module._modules[first], module._modules[second]
-            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
-                module._modules[first] = fuse_conv_bn_eval(conv, bn)
-                module._modules[second] = nn.Identity()
-    return model
+    The pairs are found on the traced forward pass (``torch.fx``), not by module order, so the
+    convolutions of residual blocks (attributes of the block, their sum added to a shortcut) fold as
+    well as those of a Sequential. The result is a ``torch.fx.GraphModule`` with the model's module
+    names; its Conv2d/Linear children can be replaced like any module's.
+    """
+    from torch.fx.experimental.optimization import fuse
+
+    folded = fuse(copy.deepcopy(model).eval(), inplace=True)
+    left = [name for name, module in folded.named_modules() if isinstance(module, nn.BatchNorm2d)]
+    if left:
+        raise ConfigError("quantization.model", type(model).__name__,
+                          f"a model whose BatchNorm2d layers each follow a Conv2d (not folded: {left})")
+    return folded.eval()
 
 
 class QuantLayer(nn.Module):

@@ -4,7 +4,8 @@ Tables (see the issue and ``briefs/quantization.md``):
 
 * ``quantization``: the ``baselines`` models in fp32, as real int8 models (torch.ao x86 kernels),
   after post-training quantization and after QAT / LSQ fine-tuning, at W8A8 to W2A2 and ternary
-  weights, per tensor and per channel: accuracy, size, and int8 latency and speed-up.
+  weights, per tensor and per channel: accuracy, size, and int8 latency and speed-up. At paper
+  scale, ResNet-20 on CIFAR-10 and ResNet-18 on ImageNet, the networks of the WrapNet paper.
 * ``wrapnet``: Ni et al., ICLR 2021: a normally trained ternary-weight 3-bit-activation network
   evaluated with b-bit accumulators that wrap around or clamp, against WrapNet trained at each
   width; per-layer overflow rates. The brevitas A2Q numbers are a labelled reference.
@@ -14,9 +15,12 @@ Tables (see the issue and ``briefs/quantization.md``):
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from methods.baselines.study import IMAGENET_EVAL_RESOURCES, IMAGENET_RESOURCES
 from methods.core.study import FigureSpec, Resources, Run, RunContext, Study, TableSpec
 
-_BASELINE_MODEL = {"digits": "mlp", "fashion_mnist": "cnn", "cifar10": "resnet20"}
+_BASELINE_MODEL = {"digits": "mlp", "fashion_mnist": "cnn", "cifar10": "resnet20", "imagenet": "resnet18"}
 
 _PTQ_SETTINGS = ["w8a8-tensor", "w8a8-channel", "w6a6-channel", "w4a4-tensor", "w4a4-channel",
                  "w4a4-channel-minmax", "w4a4-channel-percentile", "w3a3-channel", "w2a2-channel",
@@ -34,18 +38,31 @@ _FINETUNE = {
     "paper": {
         "fashion_mnist": {"epochs": 5, "batch_size": 128, "lr": 5e-4, "optimizer": "adam"},
         "cifar10": {"epochs": 30, "batch_size": 128, "lr": 1e-3, "optimizer": "adam"},
+        # from the 90-epoch float ResNet-18: the CIFAR-10 optimizer at a tenth of its learning rate
+        # (low-bit QAT needs a float warm start and a small learning rate, Xilinx/brevitas#1177), for
+        # 10 epochs (torchvision's ImageNet QAT recipe "converges at about 10 epochs", pytorch/vision@212ff516
+        # references/classification/README.md), with the float training's augmentation
+        "imagenet": {"epochs": 10, "batch_size": 256, "lr": 1e-4, "optimizer": "adam", "augment": "random_resized_crop"},
     },
 }
 
-# scale -> the WrapNet run: dataset, widths, training subsets (``examples``), naive QAT and WrapNet schedules
+# scale -> the WrapNet runs: dataset, widths, training subsets (``examples``), naive QAT and WrapNet
+# schedules (Adam unless the schedule names its optimizer)
 _WRAPNET = {
-    "smoke": {"dataset": "digits", "widths": [32, 8], "examples": None,
-              "naive": {"epochs": 3, "batch_size": 64, "lr": 2e-3}, "wrapnet": {"epochs": 2, "batch_size": 64, "lr": 2e-3}},
-    "laptop": {"dataset": "fashion_mnist", "widths": [32, 16, 12, 10, 8], "examples": 7680, "test_size": 5000,
-               "naive": {"epochs": 1, "batch_size": 128, "lr": 2e-3},
-               "wrapnet": {"epochs": 1, "batch_size": 128, "lr": 1e-3, "examples": 3840}},
-    "paper": {"dataset": "cifar10", "widths": [32, 16, 12, 10, 8], "examples": None,
-              "naive": {"epochs": 30, "batch_size": 128, "lr": 1e-3}, "wrapnet": {"epochs": 10, "batch_size": 128, "lr": 5e-4}},
+    "smoke": [{"dataset": "digits", "widths": [32, 8], "examples": None,
+               "naive": {"epochs": 3, "batch_size": 64, "lr": 2e-3}, "wrapnet": {"epochs": 2, "batch_size": 64, "lr": 2e-3}}],
+    "laptop": [{"dataset": "fashion_mnist", "widths": [32, 16, 12, 10, 8], "examples": 7680, "test_size": 5000,
+                "naive": {"epochs": 1, "batch_size": 128, "lr": 2e-3},
+                "wrapnet": {"epochs": 1, "batch_size": 128, "lr": 1e-3, "examples": 3840}}],
+    "paper": [
+        {"dataset": "cifar10", "widths": [32, 16, 12, 10, 8], "examples": None,
+         "naive": {"epochs": 30, "batch_size": 128, "lr": 1e-3}, "wrapnet": {"epochs": 10, "batch_size": 128, "lr": 5e-4}},
+        # the paper's ImageNet widths (32, 12 and 8 bits); the CIFAR-10 schedules at a tenth of their
+        # learning rates and a third of their epochs (an ImageNet epoch is 25 times a CIFAR-10 one)
+        {"dataset": "imagenet", "widths": [32, 12, 8], "examples": None,
+         "naive": {"epochs": 10, "batch_size": 256, "lr": 1e-4, "augment": "random_resized_crop"},
+         "wrapnet": {"epochs": 4, "batch_size": 256, "lr": 5e-5, "augment": "random_resized_crop"}},
+    ],
 }
 
 _FED = {
@@ -62,6 +79,8 @@ _RESOURCES = {
     "laptop": Resources(threads=1, mem_mb=3000, runtime=20),
     "paper": Resources(threads=8, mem_mb=16000, runtime=600, gpu=1),
 }
+# ImageNet jobs: the baseline's (decoding workers, GPU); evaluation sweeps 50,000 validation images per setting
+_IMAGENET_EVAL = replace(IMAGENET_EVAL_RESOURCES, runtime=720)
 _TIMING = {  # the ptq run times fp32 against int8 with every core of the job
     "smoke": Resources(threads=1, mem_mb=1500, runtime=5),
     "laptop": Resources(threads=2, mem_mb=3000, runtime=20),
@@ -90,7 +109,8 @@ class QuantizationStudy(Study):
                     "(512 training images); qat: straight-through fine-tuning; lsq: learned step sizes (Esser et al. 2020). "
                     "Fake-quantized rows give the packed size (weights at their bit width, fp32 scales and biases); "
                     "fp32 and int8-kernel rows the serialized state dict. Latency only where a real kernel exists: "
-                    "torch.ao static int8 (convolutions) or dynamic int8 (Linear) against fp32 in channels_last, "
+                    "torch.ao static int8 (convolutions; static-fx: FX graph mode for residual networks) or dynamic "
+                    "int8 (Linear) against fp32 in channels_last, "
                     "timed in turn in one process on this CPU; part of the Linear speed-up comes from the slow fp32 MKL path.",
         ),
         TableSpec(
@@ -148,24 +168,31 @@ class QuantizationStudy(Study):
                 "lsq": {"settings": ["w4a4-channel"] if smoke else _LSQ_SETTINGS, **finetune},
             }
             for method, params in per_method.items():
-                resources = _TIMING[scale] if method == "ptq" else _RESOURCES[scale]
+                resources = eval_resources = _TIMING[scale] if method == "ptq" else _RESOURCES[scale]
+                if dataset == "imagenet":
+                    resources, eval_resources = IMAGENET_RESOURCES, _IMAGENET_EVAL
                 for seed in range(seeds):
                     runs.append(Run(self.name, dataset, method, "all", seed,
                                     params={**params, "calibration_size": 512}, resources=resources,
-                                    eval_resources=resources, needs=(self._need(dataset, seed),)))
+                                    eval_resources=eval_resources, needs=(self._need(dataset, seed),)))
         return runs
 
     def _wrapnet_runs(self, scale: str, seeds: int) -> list[Run]:
-        plan = _WRAPNET[scale]
-        params = {"widths": plan["widths"], "act_bits": 3, "input_bits": 4, "knee": 0.5, "penalty": 1.0,
-                  "calibration_size": 512, "examples": plan["examples"],
-                  "naive": {**plan["naive"], "optimizer": "adam"},
-                  "wrapnet": {**plan["wrapnet"], "optimizer": "adam"}}
-        if "test_size" in plan:
-            params["test_size"] = plan["test_size"]
-        return [Run(self.name, plan["dataset"], "wrapnet", "all", seed, params=params, resources=_RESOURCES[scale],
-                    eval_resources=_RESOURCES[scale], needs=(self._need(plan["dataset"], seed),))
-                for seed in range(seeds)]
+        runs = []
+        for plan in _WRAPNET[scale]:
+            params = {"widths": plan["widths"], "act_bits": 3, "input_bits": 4, "knee": 0.5, "penalty": 1.0,
+                      "calibration_size": 512, "examples": plan["examples"],
+                      "naive": {"optimizer": "adam", **plan["naive"]},
+                      "wrapnet": {"optimizer": "adam", **plan["wrapnet"]}}
+            if "test_size" in plan:
+                params["test_size"] = plan["test_size"]
+            resources = eval_resources = _RESOURCES[scale]
+            if plan["dataset"] == "imagenet":
+                resources, eval_resources = IMAGENET_RESOURCES, _IMAGENET_EVAL
+            runs += [Run(self.name, plan["dataset"], "wrapnet", "all", seed, params=params, resources=resources,
+                         eval_resources=eval_resources, needs=(self._need(plan["dataset"], seed),))
+                     for seed in range(seeds)]
+        return runs
 
     def _fed_runs(self, scale: str, seeds: int) -> list[Run]:
         params = {"clients": 10, "local_epochs": 1, "batch_size": 32, "lr": 0.05, "hidden": [128, 64],

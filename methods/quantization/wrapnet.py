@@ -141,7 +141,11 @@ class IntegerLayer(nn.Module):
 
 def to_integer(model: nn.Module, act_bits: int = 3, input_bits: int = 4) -> nn.Module:
     """A BN-folded copy of ``model`` whose Conv2d/Linear layers are :class:`IntegerLayer` s (the first
-    one quantizes the signed network input to ``input_bits``, the others post-ReLU inputs to ``act_bits``)."""
+    one quantizes the signed network input to ``input_bits``, the others post-ReLU inputs to ``act_bits``).
+
+    In residual networks every convolution, shortcut convolutions included, accumulates in the
+    b-bit accumulator; the shortcut sums are taken after rescaling, in real units, outside it.
+    """
     from .qmodules import fold_batchnorm
 
     if act_bits not in range(2, 9) or input_bits not in range(2, 9):
@@ -192,26 +196,34 @@ def safe_width(model: nn.Module) -> int:
     return max(accumulator.safe_bits(layer.fan_in, 1, layer.qp) for layer in integer_layers(model))
 
 
-def accuracy_and_overflow(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bits: int,
+def accuracy_and_overflow(model: nn.Module, x, y: torch.Tensor, bits: int,
                           batch_size: int = 1024) -> tuple[float, list[float]]:
-    """Top-1 accuracy (%) on ``(x, y)`` and, from the same forward pass, each integer layer's fraction
-    of outputs whose exact sum does not fit in ``bits`` (under the accumulator the model is set to)."""
+    """Top-1 accuracy (%) on ``(x, y)`` (a tensor or image files) and, from the same forward pass, each
+    integer layer's fraction of outputs whose exact sum does not fit in ``bits`` (under the
+    accumulator the model is set to). Runs on the GPU when there is one."""
+    from methods.models.training import compute_device, eval_batches
+
     model.eval()
+    device = compute_device()
+    home = next(model.parameters()).device
+    model.to(device)
     layers = integer_layers(model)
-    counts, totals, correct = [0] * len(layers), [0] * len(layers), 0
+    counts, totals, correct, start = [0] * len(layers), [0] * len(layers), 0, 0
     for layer in layers:
         layer.recording = True
     try:
         with torch.no_grad():
-            for start in range(0, len(x), batch_size):
-                logits = model(x[start:start + batch_size])
-                correct += int((logits.argmax(1) == y[start:start + batch_size]).sum())
+            for xb in eval_batches(x, batch_size, device):
+                logits = model(xb)
+                correct += int((logits.argmax(1).cpu() == y[start:start + len(xb)]).sum())
+                start += len(xb)
                 for i, layer in enumerate(layers):
                     counts[i] += int(accumulator.overflows(layer.exact, bits).sum())
                     totals[i] += layer.exact.numel()
     finally:
         for layer in layers:
             layer.recording, layer.exact = False, None
+        model.to(home)
     return 100.0 * correct / len(x), [c / t for c, t in zip(counts, totals)]
 
 

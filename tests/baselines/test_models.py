@@ -3,6 +3,7 @@ import torch
 
 from methods.core.measure import count_parameters, flops_per_example
 from methods.models.resnet_cifar import resnet20, resnet56
+from methods.models.resnet_imagenet import resnet18
 from methods.models.small_cnn import SmallCNN
 from methods.models.training import TrainConfig, accuracy, crop_flip, train_classifier
 
@@ -15,6 +16,23 @@ def test_resnet_parameter_counts_match_he_et_al_table6(build, paper_millions):
 def test_resnet20_flops_match_its_known_41_mmacs():
     flops = flops_per_example(resnet20(), torch.zeros(1, 3, 32, 32))
     assert 40e6 < flops / 2 < 42e6  # 40.8 M multiply-adds
+
+
+def test_resnet18_has_11_689_512_parameters_1000_logits_and_he_et_al_table1_flops():
+    model = resnet18().eval()
+    assert count_parameters(model) == 11_689_512
+    with torch.no_grad():
+        assert model(torch.zeros(2, 3, 224, 224)).shape == (2, 1000)
+    assert round(flops_per_example(model, torch.zeros(1, 3, 224, 224)) / 2e9, 1) == 1.8  # Table 1: 1.8e9 multiply-adds
+
+
+def test_resnet18_downsamples_by_32_and_takes_any_class_count():
+    model = resnet18(classes=7).eval()
+    stem = torch.nn.Sequential(model.conv1, model.bn1, torch.nn.ReLU(), model.maxpool)
+    with torch.no_grad():
+        features = model.layer4(model.layer3(model.layer2(model.layer1(stem(torch.zeros(1, 3, 224, 224))))))
+        assert features.shape == (1, 512, 7, 7)
+        assert model(torch.zeros(1, 3, 64, 64)).shape == (1, 7)
 
 
 def test_crop_flip_keeps_shape_and_content_statistics():

@@ -62,6 +62,22 @@ def test_paper_scale_leaves_out_download_data_unless_download_is_on():
     assert all(run.resources.gpu == 1 for run in resnets)
 
 
+def test_imagenet_resnet18_runs_need_download_and_a_gpu():
+    studies = {"baselines": {}, "quantization": {}}
+    offline = build_plan(_config(scale="paper", studies=studies))
+    assert not any(run.dataset == "imagenet" for run in offline.runs.values())
+    blocked = {item["run"] for item in offline.left_out if "imagenet" in item.get("datasets", [])}
+    assert "baselines/imagenet/resnet18/dense/seed0" in blocked and "quantization/imagenet/wrapnet/all/seed2" in blocked
+    assert any("imagenet" in line and "download=true" in line for line in left_out_summary(offline))
+    online = build_plan(_config(scale="paper", download=True, studies=studies))
+    imagenet = [run for run in online.runs.values() if run.dataset == "imagenet"]
+    assert {(run.study, run.method) for run in imagenet} == {
+        ("baselines", "resnet18"), ("quantization", "ptq"), ("quantization", "qat"), ("quantization", "lsq"),
+        ("quantization", "wrapnet")}
+    assert all(run.resources.gpu == 1 and run.eval_resources.gpu == 1 for run in imagenet)
+    assert all(need.startswith("baselines/imagenet/resnet18/") for run in imagenet for need in run.needs)
+
+
 def test_restricting_methods_keeps_only_those_runs():
     config = _config()
     config["studies"]["baselines"]["methods"] = ["mlp"]

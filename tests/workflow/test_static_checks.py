@@ -37,8 +37,10 @@ def test_a_fresh_clone_with_the_committed_laptop_tables_still_runs_the_studies(w
 def test_paper_scale_with_downloads_plans_the_papers_models(workflow_dir):
     result = snakemake(workflow_dir, "-n", "-p", "--config", "scale=paper", "download=true")
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "fetch dataset cifar10" in result.stdout and "fetch dataset mini_imagenet" in result.stdout
+    for dataset in ("cifar10", "mini_imagenet", "imagenet"):
+        assert f"fetch dataset {dataset}" in result.stdout, dataset
     assert '"method": "resnet56"' in result.stdout and '"epochs": 164' in result.stdout
+    assert "train baselines/imagenet/resnet18/dense seed 0" in result.stdout and '"epochs": 90' in result.stdout
 
 
 def _pins(lines):

@@ -6,6 +6,7 @@ from snakemake.exceptions import WorkflowError
 from methods.core.errors import EffreproError
 from methods.core.plan import build_plan, left_out_summary
 from methods.core.study import load_study
+from methods.data.registry import get_dataset
 from methods.core import jobenv
 from methods.core.threads import reserved_threads
 
@@ -51,6 +52,14 @@ def run_spec(wildcards):
 
 def run_dir(wildcards):
     return RUN_DIR.format(**wildcards)
+
+
+def fetch_runtime(wildcards, attempt):
+    return get_dataset(wildcards.dataset).fetch_minutes * attempt
+
+
+def prepare_runtime(wildcards, attempt):
+    return get_dataset(wildcards.dataset).prepare_minutes * attempt
 
 
 def run_data(wildcards):

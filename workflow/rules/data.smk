@@ -14,7 +14,7 @@ rule fetch:
     threads: one_thread
     resources:
         mem_mb=1000,
-        runtime=60,
+        runtime=fetch_runtime,
     message:
         "fetch dataset {wildcards.dataset}"
     shell:
@@ -35,7 +35,7 @@ rule prepare:
     threads: one_thread
     resources:
         mem_mb=4000,
-        runtime=30,
+        runtime=prepare_runtime,
     message:
         "prepare dataset {wildcards.dataset}"
     shell:
