@@ -20,7 +20,7 @@ import math
 import pandas as pd
 
 from methods.core.stats import Interval, normal_interval, t_interval_over_groups
-from methods.reporting.aggregate import LONG_COLUMNS, aggregate
+from methods.reporting.aggregate import LONG_COLUMNS, aggregate, provenance
 from methods.reporting.render import format_cell
 from methods.reporting.render import wide as generic_wide
 
@@ -34,12 +34,11 @@ def delta_name(setting: str) -> str:
     return f"Δ {setting} − {BASELINE} (paired)"
 
 
-def _row(spec, study: str, scale: str, keys: tuple, metric: str, result: Interval, commits, dirty: bool) -> dict:
+def _row(spec, study: str, scale: str, keys: tuple, metric: str, result: Interval, origin: dict) -> dict:
     dataset, method, setting = keys
     return {"study": study, "table": spec.name, "dataset": dataset, "method": method, "setting": setting,
             "metric": metric, "mean": result.mean, "ci95_low": result.low, "ci95_high": result.high, "n": result.n,
-            "scale": scale, "paper_value": float("nan"), "paper_source": None, "interval": result.method,
-            "commits": " ".join(sorted(set(commits))), "dirty": dirty}
+            "scale": scale, "paper_value": float("nan"), "paper_source": None, "interval": result.method, **origin}
 
 
 def _samples(runs: pd.DataFrame, spec) -> pd.DataFrame:
@@ -53,8 +52,7 @@ def seed_rows(runs: pd.DataFrame, spec, study: str, scale: str) -> list[dict]:
     for (dataset, method, setting, metric), group in _samples(runs, spec).groupby(
             ["dataset", "method", "setting", "metric"], sort=False):
         rows.append(_row(spec, study, scale, (dataset, method, setting), metric,
-                         t_interval_over_groups(group["value"], group["seed"]), group["commit"],
-                         bool(group["dirty"].any())))
+                         t_interval_over_groups(group["value"], group["seed"]), provenance(group)))
     return rows
 
 
@@ -73,11 +71,11 @@ def paired_rows(runs: pd.DataFrame, spec, study: str, scale: str, cells) -> list
             pairs = treated.merge(base, on=keys, suffixes=("", "_base"))
             for metric, group in pairs.groupby("metric", sort=False):
                 difference = group["value"] - group["value_base"]
-                commits = list(group["commit"]) + list(group["commit_base"])
-                dirty = bool(group["dirty"].any() or group["dirty_base"].any())
+                origin = provenance(group, group[["commit_base", "dirty_base", "cpu_base"]].rename(
+                    columns=lambda name: name.removesuffix("_base")))
                 for result in (normal_interval(difference), t_interval_over_groups(difference, group["seed"])):
                     rows.append(_row(spec, study, scale, (dataset, method, delta_name(setting)), metric, result,
-                                     commits, dirty))
+                                     origin))
     return rows
 
 

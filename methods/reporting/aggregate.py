@@ -1,7 +1,8 @@
 """Aggregate runs into a table's long rows: mean, 95% interval and n per cell, paper numbers beside.
 
 Long-form columns (the CSV every table is written as): study, table, dataset, method, setting,
-metric, mean, ci95_low, ci95_high, n, scale, paper_value, paper_source, interval, commits, dirty.
+metric, mean, ci95_low, ci95_high, n, scale, paper_value, paper_source, interval, commits, dirty,
+machines (the CPU models the runs ran on: float results can differ between CPUs).
 """
 
 from __future__ import annotations
@@ -14,8 +15,15 @@ from methods.core.study import TableSpec
 from . import paper
 
 LONG_COLUMNS = ["study", "table", "dataset", "method", "setting", "metric", "mean", "ci95_low", "ci95_high",
-                "n", "scale", "paper_value", "paper_source", "interval", "commits", "dirty"]
+                "n", "scale", "paper_value", "paper_source", "interval", "commits", "dirty", "machines"]
 GROUP = ["dataset", "method", "setting"]
+
+
+def provenance(*runs: pd.DataFrame) -> dict:
+    """Commits, dirty flag and CPU models of the runs behind one cell (several frames: paired runs)."""
+    frame = pd.concat([r[["commit", "dirty", "cpu"]] for r in runs])
+    return {"commits": " ".join(sorted(set(frame["commit"]))), "dirty": bool(frame["dirty"].any()),
+            "machines": "; ".join(sorted(set(frame["cpu"])))}
 
 
 def aggregate(runs: pd.DataFrame, spec: TableSpec, study: str, scale: str, paper_numbers: pd.DataFrame) -> pd.DataFrame:
@@ -33,8 +41,7 @@ def aggregate(runs: pd.DataFrame, spec: TableSpec, study: str, scale: str, paper
         rows.append({
             "study": study, "table": spec.name, "dataset": dataset, "method": method, "setting": setting,
             "metric": metric, "mean": result.mean, "ci95_low": result.low, "ci95_high": result.high,
-            "n": result.n, "scale": scale, "interval": result.method,
-            "commits": " ".join(sorted(set(group["commit"]))), "dirty": bool(group["dirty"].any()),
+            "n": result.n, "scale": scale, "interval": result.method, **provenance(group),
         })
     measured = pd.DataFrame(rows, columns=[c for c in LONG_COLUMNS if c not in ("paper_value", "paper_source")])
     reference = paper_numbers.rename(columns={"value": "paper_value", "source": "paper_source"})
@@ -44,7 +51,7 @@ def aggregate(runs: pd.DataFrame, spec: TableSpec, study: str, scale: str, paper
     merged.loc[unmatched, ["study", "table", "scale", "interval"]] = [study, spec.name, scale, spec.interval]
     merged.loc[unmatched, "n"] = 0
     merged.loc[unmatched, "dirty"] = False
-    merged.loc[unmatched, "commits"] = ""
+    merged.loc[unmatched, ["commits", "machines"]] = ["", ""]
     not_found = merged["status"].eq("not found")
     merged.loc[not_found, "paper_source"] = "not found: " + merged.loc[not_found, "paper_source"].astype(str)
     merged["n"] = merged["n"].astype(int)

@@ -57,7 +57,7 @@ def wide(long: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, list[str]]:
 
 
 def footnote(long: pd.DataFrame, spec: TableSpec) -> str:
-    """n, interval, scale and commits; a table whose rows carry a second interval names both."""
+    """n, interval, scale, commits and CPU models; a table whose rows carry a second interval names both."""
     measured = long[long["n"] > 0]
     commits = sorted({c for text in measured["commits"] for c in str(text).split()})
     dirty = " (with uncommitted changes)" if measured["dirty"].any() else ""
@@ -68,8 +68,9 @@ def footnote(long: pd.DataFrame, spec: TableSpec) -> str:
         ns = sorted(set(measured.loc[measured["interval"] == kind, "n"].astype(int)))
         parts.append(f"the {INTERVAL_TEXT[kind]}; n = {', '.join(map(str, ns)) or '0'}")
     cells = f"Cells: mean ± half-width of {parts[0]}. " + "".join(f"Also {part}. " for part in parts[1:])
+    machines = sorted({m for text in measured["machines"] for m in str(text).split("; ") if m})
     return (f"{cells}Scale: {scale}. Commit: {', '.join(c[:12] for c in commits) or 'n/a'}{dirty}. "
-            "— = not run at this scale.")
+            f"CPU: {'; '.join(machines) or 'n/a'}. — = not run at this scale.")
 
 
 def markdown(long: pd.DataFrame, spec: TableSpec, layout=wide) -> str:

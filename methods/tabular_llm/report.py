@@ -52,6 +52,7 @@ def summarize(study: str, spec, runs: pd.DataFrame, scale: str, paper_numbers: p
             "scale": scale, "paper_value": np.nan, "paper_source": np.nan, "interval": "none",
             "commits": template["commits"] if template is not None else "",
             "dirty": bool(template["dirty"]) if template is not None else False,
+            "machines": template["machines"] if template is not None else "",
         })
     return pd.concat([long, pd.DataFrame(rows, columns=LONG_COLUMNS)], ignore_index=True)
 

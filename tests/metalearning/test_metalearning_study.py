@@ -49,8 +49,8 @@ def _runs(shifts) -> pd.DataFrame:
         for i, value in enumerate(rng.normal(60, 10, size=50)):
             for setting, score in (("baseline", value), ("maxup", value + shifts[seed])):
                 rows.append({"study": "metalearning", "dataset": "glyphs", "method": "protonet", "setting": setting,
-                             "seed": seed, "run_id": "x", "commit": "abc", "dirty": False, "metric": "acc_1shot",
-                             "value": score, "kind": "quality", "sample": i})
+                             "seed": seed, "run_id": "x", "commit": "abc", "dirty": False, "cpu": "cpu",
+                             "metric": "acc_1shot", "value": score, "kind": "quality", "sample": i})
     return pd.DataFrame(rows)
 
 

@@ -33,6 +33,16 @@ def _paper(tmp_path, rows):
     return paper.load(path, "demo")
 
 
+def test_each_cell_names_the_cpus_of_its_runs_and_the_footnote_all_of_them():
+    """Float results differ between CPU models (kernel choice, summation order): a cell says where it ran."""
+    runs = _runs({("d", "m"): [90.0, 92.0, 91.0], ("d", "n"): [80.0, 81.0]})
+    runs.loc[(runs["method"] == "m") & (runs["seed"] == 2), "cpu"] = "Other CPU"
+    long = aggregate.aggregate(runs, SPEC, "demo", "laptop", paper.load(None, "demo"))
+    machines = long[long["metric"] == "accuracy"].set_index("method")["machines"]
+    assert machines["m"] == "Other CPU; cpu" and machines["n"] == "cpu"
+    assert "CPU: Other CPU; cpu." in render.footnote(long, SPEC)
+
+
 def test_cells_are_mean_and_t_interval_over_seeds(tmp_path):
     long = aggregate.aggregate(_runs({("d", "m"): [90.0, 92.0, 91.0]}), SPEC, "demo", "laptop", paper.load(None, "demo"))
     cell = long[long["metric"] == "accuracy"].iloc[0]

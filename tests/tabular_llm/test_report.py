@@ -17,7 +17,7 @@ def _runs():
                 family = "f1" if method != "c" else "f2"
                 rows.append({"study": "tabular_llm", "dataset": dataset, "method": family, "setting": "default",
                              "seed": seed, "metric": f"{method}.score", "value": v + 0.01 * seed, "sample": -1,
-                             "commit": "abc", "dirty": False})
+                             "commit": "abc", "dirty": False, "cpu": "cpu"})
                 rows.append({**rows[-1], "metric": f"{method}.fit_s", "value": 1.0})
     rows.append({**rows[-1], "method": "embed", "metric": "rows", "value": 5.0})
     return pd.DataFrame(rows)
