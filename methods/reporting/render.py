@@ -63,11 +63,14 @@ def footnote(long: pd.DataFrame, spec: TableSpec) -> str:
     dirty = " (with uncommitted changes)" if measured["dirty"].any() else ""
     scale = long["scale"].iloc[0]
     kinds = list(dict.fromkeys([spec.interval, *measured["interval"]]))
-    parts = []
-    for kind in kinds:
-        ns = sorted(set(measured.loc[measured["interval"] == kind, "n"].astype(int)))
-        parts.append(f"the {INTERVAL_TEXT[kind]}; n = {', '.join(map(str, ns)) or '0'}")
+
+    def ns(kind: str) -> str:
+        return ", ".join(map(str, sorted(set(measured.loc[measured["interval"] == kind, "n"].astype(int))))) or "0"
+
+    parts = [f"the {INTERVAL_TEXT[kind]}; n = {ns(kind)}" for kind in kinds if kind in INTERVAL_TEXT]
     cells = f"Cells: mean ± half-width of {parts[0]}. " + "".join(f"Also {part}. " for part in parts[1:])
+    if "none" in kinds:  # derived rows, e.g. average ranks over datasets
+        cells += f"Rows without an interval: n = {ns('none')}. "
     machines = sorted({m for text in measured["machines"] for m in str(text).split("; ") if m})
     return (f"{cells}Scale: {scale}. Commit: {', '.join(c[:12] for c in commits) or 'n/a'}{dirty}. "
             f"CPU: {'; '.join(machines) or 'n/a'}. — = not run at this scale.")

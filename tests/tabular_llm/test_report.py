@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from methods.reporting import render
 from methods.tabular_llm.report import average_ranks, per_method, summarize
 from methods.tabular_llm.study import STUDY
 
@@ -36,6 +37,8 @@ def test_family_rows_become_method_rows_with_ranks():
     assert np.isclose(score["mean"], 0.905) and score["n"] == 2
     frame, _ = STUDY.wide(long, spec)
     assert list(frame["dataset"])[:2] == ["d1", "d2"] and "average rank" in frame["dataset"].iloc[2]
+    note = render.markdown(long, spec, STUDY.wide).splitlines()[-1]  # the ranks carry no interval
+    assert "Student-t interval over seeds" in note and "Rows without an interval: n = 2." in note
 
 
 def test_average_ranks_skip_datasets_missing_a_method():
