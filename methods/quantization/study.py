@@ -111,7 +111,8 @@ class QuantizationStudy(Study):
                     "fp32 and int8-kernel rows the serialized state dict. Latency only where a real kernel exists: "
                     "torch.ao static int8 (convolutions; static-fx: FX graph mode for residual networks) or dynamic "
                     "int8 (Linear) against fp32 in channels_last, "
-                    "timed in turn in one process on this CPU; part of the Linear speed-up comes from the slow fp32 MKL path.",
+                    "timed in turn in one process on the CPU the footnote names; speed-ups differ between CPUs "
+                    "(benchmarks/README.md compares an AMD EPYC and an Intel Xeon run).",
         ),
         TableSpec(
             name="wrapnet",
