@@ -33,13 +33,13 @@ def _prepare(args) -> None:
 def _train(args) -> None:
     from methods.core import runner
 
-    runner.train(json.loads(args.spec), Path(args.run_dir), args.data, args.needs, args.threads)
+    runner.train(json.loads(args.spec), Path(args.run_dir), args.data, args.needs, args.threads, args.gpus)
 
 
 def _evaluate(args) -> None:
     from methods.core import runner
 
-    runner.evaluate(json.loads(args.spec), Path(args.run_dir), args.data, args.needs, args.threads)
+    runner.evaluate(json.loads(args.spec), Path(args.run_dir), args.data, args.needs, args.threads, args.gpus)
 
 
 def _collect(args) -> None:
@@ -118,6 +118,7 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--data", nargs="*", default=[])
         p.add_argument("--needs", nargs="*", default=[])
         p.add_argument("--threads", type=int, default=1)
+        p.add_argument("--gpus", type=int, default=0, help="GPUs the job was planned with")
         p.set_defaults(func=func)
 
     p = sub.add_parser("collect", help="gather a study's metrics.json files into runs.parquet")

@@ -25,7 +25,7 @@ def run_from_spec(spec: dict) -> Run:
                params=spec["params"], needs=tuple(spec["needs"]), data=tuple(spec["data"]))
 
 
-def _context(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], threads: int) -> RunContext:
+def _context(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], threads: int, gpus: int) -> RunContext:
     run = run_from_spec(spec)
     data_paths = {Path(p).name.removesuffix(".npz"): Path(p) for p in data}
     missing = [d for d in run.datasets if d not in data_paths]
@@ -33,7 +33,7 @@ def _context(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], thr
         raise FileNotFoundError(f"run {run.run_id}: prepared data for {missing} not given")
     need_dirs = {need: Path(p).parent for need, p in zip(run.needs, needs)}
     run_dir.mkdir(parents=True, exist_ok=True)
-    return RunContext(run, spec["scale"], run_dir, data_paths, need_dirs, threads, log)
+    return RunContext(run, spec["scale"], run_dir, data_paths, need_dirs, threads, log, gpus)
 
 
 def _peak_rss_mb() -> float:
@@ -46,10 +46,10 @@ def _cost(start: float) -> dict:
     return {"wall_s": time.perf_counter() - start, "peak_rss_mb": _peak_rss_mb()}
 
 
-def train(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], rule_threads: int) -> dict:
+def train(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], rule_threads: int, gpus: int = 0) -> dict:
     start = time.perf_counter()
     threads = apply_threads(rule_threads)
-    ctx = _context(spec, run_dir, data, needs, threads)
+    ctx = _context(spec, run_dir, data, needs, threads, gpus)
     study = load_study(ctx.run.study)
     log.info("train %s with %d threads", ctx.run.run_id, threads)
     faults.maybe_fail("train", ctx.run.run_id)
@@ -60,10 +60,10 @@ def train(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], rule_t
     return record
 
 
-def evaluate(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], rule_threads: int) -> dict:
+def evaluate(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], rule_threads: int, gpus: int = 0) -> dict:
     start = time.perf_counter()
     threads = apply_threads(rule_threads)
-    ctx = _context(spec, run_dir, data, needs, threads)
+    ctx = _context(spec, run_dir, data, needs, threads, gpus)
     study = load_study(ctx.run.study)
     log.info("evaluate %s with %d threads", ctx.run.run_id, threads)
     faults.maybe_fail("evaluate", ctx.run.run_id)

@@ -118,6 +118,7 @@ class RunContext:
     needs: dict[str, Path]
     threads: int
     log: logging.Logger
+    gpus: int = 0  # the GPUs the job was planned with (its rule's ``resources: gpu``)
 
     def timing_seconds(self, seconds: float) -> float:
         """How long a latency measurement meant to run ``seconds`` runs at this scale: a tenth at

@@ -13,6 +13,7 @@ device it came on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from dataclasses import dataclass
@@ -73,6 +74,18 @@ def _device_of(model: nn.Module) -> torch.device:
     return next(model.parameters(), torch.empty(0)).device
 
 
+@contextlib.contextmanager
+def on_compute_device(model: nn.Module, device: torch.device | None = None):
+    """``model`` on ``device`` (default :func:`compute_device`) for the block, then back on its own device."""
+    home = _device_of(model)
+    device = device or compute_device()
+    model.to(device)
+    try:
+        yield device
+    finally:
+        model.to(home)
+
+
 def _is_tensor(x) -> bool:
     return isinstance(x, torch.Tensor)
 
@@ -130,13 +143,9 @@ def train_classifier(
     ``loss_fn(model, xb, yb)`` replaces cross-entropy (e.g. to add a regularizer). Returns the
     per-epoch mean training loss and the number of optimizer steps taken.
     """
-    home = _device_of(model)
-    model.to(compute_device())
-    try:
+    with on_compute_device(model):
         return _train(model, x, y, cfg, seed, run_name, checkpoint, log or logging.getLogger(__name__),
                       loss_fn or (lambda m, xb, yb: F.cross_entropy(m(xb), yb)))
-    finally:
-        model.to(home)
 
 
 def _train(model: nn.Module, x, y: torch.Tensor, cfg: TrainConfig, seed: int, run_name: str,
@@ -205,13 +214,9 @@ def predict(model: nn.Module, x, batch_size: int = 1024) -> torch.Tensor:
     """Predicted classes (on the CPU). Models with float parameters run on :func:`compute_device`;
     int8-kernel models (packed weights, no parameters) are CPU kernels and stay there."""
     model.eval()
-    home = _device_of(model)
-    device = compute_device() if any(True for _ in model.parameters()) else torch.device("cpu")
-    model.to(device)
-    try:
+    packed = next(model.parameters(), None) is None
+    with on_compute_device(model, torch.device("cpu") if packed else None) as device:
         return torch.cat([model(xb).argmax(1).cpu() for xb in eval_batches(x, batch_size, device)])
-    finally:
-        model.to(home)
 
 
 def accuracy(model: nn.Module, x, y: torch.Tensor) -> float:

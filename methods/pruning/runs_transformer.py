@@ -120,18 +120,14 @@ MODELS = {
 }
 
 
-def _placement(ctx: RunContext, spec: TransformerModel, stage: str) -> Placement:
-    """Device and precision from the GPUs the study planned this job with (its run in the grid)."""
+def _placement(ctx: RunContext, spec: TransformerModel) -> Placement:
+    """Device and precision from the GPUs the job was planned with (``ctx.gpus``)."""
     if not spec.placed:
         return CPU
-    from .study import STUDY
-
-    planned = next(run for run in STUDY.grid(ctx.scale, ctx.run.seed + 1) if run.run_id == ctx.run.run_id)
-    gpus = (planned.resources if stage == "train" else planned.eval_resources).gpu
-    placement = job_placement(gpus)
-    if gpus and placement.device == "cpu":
+    placement = job_placement(ctx.gpus)
+    if ctx.gpus and placement.device == "cpu":
         ctx.log.warning("%s was planned with %d GPU(s) but CUDA sees none: running on the CPU in float32",
-                        ctx.run.run_id, gpus)
+                        ctx.run.run_id, ctx.gpus)
     return placement
 
 
@@ -194,7 +190,7 @@ def _warm_imports() -> None:
 def train_transformer(ctx: RunContext) -> dict:
     params, seed = dict(ctx.run.params), ctx.run.seed
     spec = MODELS[params["model"]]
-    placement = _placement(ctx, spec, "train")
+    placement = _placement(ctx, spec)
     tokenizer, model = spec.load(ctx, placement)
     batch = _on(_calibration(ctx, params, tokenizer), placement.device)
     target = spec.target(model, batch, params)
@@ -241,7 +237,7 @@ def evaluate_transformer(ctx: RunContext) -> dict:
 
     params = dict(ctx.run.params)
     spec = MODELS[params["model"]]
-    placement = _placement(ctx, spec, "evaluate")
+    placement = _placement(ctx, spec)
     costs = json.loads((ctx.run_dir / "train.json").read_text())["summary"]["costs"]
     saved = torch.load(ctx.run_dir / "keep.pt", weights_only=True)
     tokenizer, dense = spec.load(ctx, placement)

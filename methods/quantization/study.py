@@ -81,6 +81,11 @@ _RESOURCES = {
 }
 # ImageNet jobs: the baseline's (decoding workers, GPU); evaluation sweeps 50,000 validation images per setting
 _IMAGENET_EVAL = replace(IMAGENET_EVAL_RESOURCES, runtime=720)
+
+
+def _job_resources(dataset: str, resources: Resources) -> tuple[Resources, Resources]:
+    """(train, evaluate) resources of a run: ``resources`` for both, or ImageNet's GPU jobs."""
+    return (IMAGENET_RESOURCES, _IMAGENET_EVAL) if dataset == "imagenet" else (resources, resources)
 _TIMING = {  # the ptq run times fp32 against int8 with every core of the job
     "smoke": Resources(threads=1, mem_mb=1500, runtime=5),
     "laptop": Resources(threads=2, mem_mb=3000, runtime=20),
@@ -169,9 +174,8 @@ class QuantizationStudy(Study):
                 "lsq": {"settings": ["w4a4-channel"] if smoke else _LSQ_SETTINGS, **finetune},
             }
             for method, params in per_method.items():
-                resources = eval_resources = _TIMING[scale] if method == "ptq" else _RESOURCES[scale]
-                if dataset == "imagenet":
-                    resources, eval_resources = IMAGENET_RESOURCES, _IMAGENET_EVAL
+                planned = _TIMING[scale] if method == "ptq" else _RESOURCES[scale]
+                resources, eval_resources = _job_resources(dataset, planned)
                 for seed in range(seeds):
                     runs.append(Run(self.name, dataset, method, "all", seed,
                                     params={**params, "calibration_size": 512}, resources=resources,
@@ -187,9 +191,7 @@ class QuantizationStudy(Study):
                       "wrapnet": {"optimizer": "adam", **plan["wrapnet"]}}
             if "test_size" in plan:
                 params["test_size"] = plan["test_size"]
-            resources = eval_resources = _RESOURCES[scale]
-            if plan["dataset"] == "imagenet":
-                resources, eval_resources = IMAGENET_RESOURCES, _IMAGENET_EVAL
+            resources, eval_resources = _job_resources(plan["dataset"], _RESOURCES[scale])
             runs += [Run(self.name, plan["dataset"], "wrapnet", "all", seed, params=params, resources=resources,
                          eval_resources=eval_resources, needs=(self._need(plan["dataset"], seed),))
                      for seed in range(seeds)]

@@ -201,18 +201,15 @@ def accuracy_and_overflow(model: nn.Module, x, y: torch.Tensor, bits: int,
     """Top-1 accuracy (%) on ``(x, y)`` (a tensor or image files) and, from the same forward pass, each
     integer layer's fraction of outputs whose exact sum does not fit in ``bits`` (under the
     accumulator the model is set to). Runs on the GPU when there is one."""
-    from methods.models.training import compute_device, eval_batches
+    from methods.models.training import eval_batches, on_compute_device
 
     model.eval()
-    device = compute_device()
-    home = next(model.parameters()).device
-    model.to(device)
     layers = integer_layers(model)
     counts, totals, correct, start = [0] * len(layers), [0] * len(layers), 0, 0
     for layer in layers:
         layer.recording = True
     try:
-        with torch.no_grad():
+        with torch.no_grad(), on_compute_device(model) as device:
             for xb in eval_batches(x, batch_size, device):
                 logits = model(xb)
                 correct += int((logits.argmax(1).cpu() == y[start:start + len(xb)]).sum())
@@ -223,7 +220,6 @@ def accuracy_and_overflow(model: nn.Module, x, y: torch.Tensor, bits: int,
     finally:
         for layer in layers:
             layer.recording, layer.exact = False, None
-        model.to(home)
     return 100.0 * correct / len(x), [c / t for c, t in zip(counts, totals)]
 
 

@@ -105,8 +105,10 @@ def test_half_precision_on_a_gpu_only_when_the_job_has_one():
         assert job_placement(1) == CPU
 
 
-def _context(run, scale, tmp_path) -> RunContext:
-    return RunContext(run, scale, tmp_path, {}, {}, 1, logging.getLogger("test"))
+def _context(run, scale, tmp_path, stage: str = "train") -> RunContext:
+    """The context the runner gives the run's ``stage`` job: the GPUs its rule was planned with."""
+    gpus = (run.resources if stage == "train" else run.eval_resources).gpu
+    return RunContext(run, scale, tmp_path, {}, {}, 1, logging.getLogger("test"), gpus)
 
 
 def test_jobs_take_their_placement_from_the_gpus_they_were_planned_with(tmp_path, caplog):
@@ -114,12 +116,12 @@ def test_jobs_take_their_placement_from_the_gpus_they_were_planned_with(tmp_path
     paper = next(r for r in STUDY.grid("paper", 1) if r.params.get("model") == "meta-llama/Llama-2-7b-hf")
     spec = T.MODELS[paper.params["model"]]
     with caplog.at_level(logging.WARNING):
-        assert T._placement(_context(laptop, "laptop", tmp_path), spec, "train") == CPU
+        assert T._placement(_context(laptop, "laptop", tmp_path), spec) == CPU
         assert not caplog.records
         expected = choose_placement(1, torch.cuda.is_available())
-        assert T._placement(_context(paper, "paper", tmp_path), spec, "evaluate") == expected
+        assert T._placement(_context(paper, "paper", tmp_path, "evaluate"), spec) == expected
     assert torch.cuda.is_available() or "CUDA sees none" in caplog.text
-    assert T._placement(_context(paper, "paper", tmp_path), T.MODELS["all-MiniLM-L6-v2"], "train") == CPU
+    assert T._placement(_context(paper, "paper", tmp_path), T.MODELS["all-MiniLM-L6-v2"]) == CPU
 
 
 def _paper(download: bool):
@@ -173,7 +175,8 @@ def test_a_paper_scale_job_trains_and_evaluates_end_to_end_on_a_tiny_llama(tiny_
     params = {**planned.params, "context": 16, "calibration_windows": 4, "taylor_probes": 2, "forward_rows": 3,
               "eval_batch": 4, "block": 16, "methods": ["magnitude", "taylor"]}
     run = dataclasses.replace(planned, params=params)
-    ctx = RunContext(run, "paper", tmp_path, {"wikitext2": tmp_path / "wikitext2.npz"}, {}, 1, logging.getLogger("t"))
+    ctx = RunContext(run, "paper", tmp_path, {"wikitext2": tmp_path / "wikitext2.npz"}, {}, 1, logging.getLogger("t"),
+                     planned.resources.gpu)
     summary = T.train_transformer(ctx)
     assert (summary["device"], summary["dtype"]) == (choose_placement(1, torch.cuda.is_available()).device,
                                                      choose_placement(1, torch.cuda.is_available()).dtype)

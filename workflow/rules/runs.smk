@@ -26,7 +26,7 @@ rule train:
         "train {wildcards.study}/{wildcards.dataset}/{wildcards.method}/{wildcards.setting} seed {wildcards.seed}"
     shell:
         "effrepro train --spec {params.spec:q} --run-dir {params.run_dir} --data {input.data}"
-        " --needs {input.needs} --threads {threads} > {log} 2>&1"
+        " --needs {input.needs} --threads {threads} --gpus {resources.gpu} > {log} 2>&1"
 
 
 rule evaluate:
@@ -54,4 +54,4 @@ rule evaluate:
         "evaluate {wildcards.study}/{wildcards.dataset}/{wildcards.method}/{wildcards.setting} seed {wildcards.seed}"
     shell:
         "effrepro evaluate --spec {params.spec:q} --run-dir {params.run_dir} --data {input.data}"
-        " --needs {input.needs} --threads {threads} > {log} 2>&1"
+        " --needs {input.needs} --threads {threads} --gpus {resources.gpu} > {log} 2>&1"
