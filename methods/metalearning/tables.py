@@ -20,7 +20,7 @@ import math
 import pandas as pd
 
 from methods.core.stats import Interval, normal_interval, t_interval_over_groups
-from methods.reporting.aggregate import LONG_COLUMNS, aggregate, provenance
+from methods.reporting.aggregate import LONG_COLUMNS, aggregate, cell_row, provenance
 from methods.reporting.render import format_cell
 from methods.reporting.render import wide as generic_wide
 
@@ -35,10 +35,8 @@ def delta_name(setting: str) -> str:
 
 
 def _row(spec, study: str, scale: str, keys: tuple, metric: str, result: Interval, origin: dict) -> dict:
-    dataset, method, setting = keys
-    return {"study": study, "table": spec.name, "dataset": dataset, "method": method, "setting": setting,
-            "metric": metric, "mean": result.mean, "ci95_low": result.low, "ci95_high": result.high, "n": result.n,
-            "scale": scale, "paper_value": float("nan"), "paper_source": None, "interval": result.method, **origin}
+    return {**cell_row(study, spec.name, keys, metric, result, scale, origin),
+            "paper_value": float("nan"), "paper_source": None}
 
 
 def _samples(runs: pd.DataFrame, spec) -> pd.DataFrame:

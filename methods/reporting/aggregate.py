@@ -26,6 +26,15 @@ def provenance(*runs: pd.DataFrame) -> dict:
             "machines": "; ".join(sorted(set(frame["cpu"])))}
 
 
+def cell_row(study: str, table: str, keys: tuple, metric: str, result, scale: str, origin: dict) -> dict:
+    """One measured long-form row: ``keys`` (dataset, method, setting), the interval ``result`` and the
+    provenance of its runs (:func:`provenance`)."""
+    dataset, method, setting = keys
+    return {"study": study, "table": table, "dataset": dataset, "method": method, "setting": setting,
+            "metric": metric, "mean": result.mean, "ci95_low": result.low, "ci95_high": result.high,
+            "n": result.n, "scale": scale, "interval": result.method, **origin}
+
+
 def aggregate(runs: pd.DataFrame, spec: TableSpec, study: str, scale: str, paper_numbers: pd.DataFrame) -> pd.DataFrame:
     """One row per (dataset, method, setting, metric) of ``spec``; cells over seeds (``t``) or over
     the pooled per-episode samples (``normal``)."""
@@ -38,11 +47,7 @@ def aggregate(runs: pd.DataFrame, spec: TableSpec, study: str, scale: str, paper
         samples = group[group["sample"] >= 0]
         values = samples["value"] if spec.interval == "normal" and len(samples) else group[group["sample"] < 0]["value"]
         result = interval(values)
-        rows.append({
-            "study": study, "table": spec.name, "dataset": dataset, "method": method, "setting": setting,
-            "metric": metric, "mean": result.mean, "ci95_low": result.low, "ci95_high": result.high,
-            "n": result.n, "scale": scale, "interval": result.method, **provenance(group),
-        })
+        rows.append(cell_row(study, spec.name, (dataset, method, setting), metric, result, scale, provenance(group)))
     measured = pd.DataFrame(rows, columns=[c for c in LONG_COLUMNS if c not in ("paper_value", "paper_source")])
     reference = paper_numbers.rename(columns={"value": "paper_value", "source": "paper_source"})
     reference = reference[reference["metric"].isin(list(spec.metrics))]
