@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from methods.core.stats import INTERVALS
-from methods.core.study import TableSpec
+from methods.core.specs import TableSpec
 
 from . import paper
 

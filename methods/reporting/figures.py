@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from methods.core.atomic import atomic_path
-from methods.core.study import FigureSpec
+from methods.core.specs import FigureSpec
 
 
 def draw(long: pd.DataFrame, figure: FigureSpec, title: str, out: Path) -> None:

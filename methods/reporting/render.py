@@ -13,7 +13,7 @@ import math
 import pandas as pd
 
 from methods.core.stats import INTERVAL_TEXT
-from methods.core.study import TableSpec
+from methods.core.specs import TableSpec
 
 
 def format_cell(mean: float, low: float, high: float, decimals: int) -> str:

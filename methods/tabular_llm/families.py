@@ -23,14 +23,9 @@ from methods.data.tabular_format import Table, load_table
 from . import baselines
 from .cache import Cache
 from .columns import Column, check_target, infer_types
+from .names import FAMILIES
 from .preprocess import Typed, typed_matrices
 from .splits import Split, protocol_split, subsample_rows
-
-FAMILIES = {
-    "classical": ("logreg", "rf", "hgb", "mlp"),
-    "text": ("row_lr", "row_mlp", "cell_lr", "cell_mlp"),
-    "tdt": ("tdt", "tdt_tree", "tdt_vpcl"),
-}
 
 
 @dataclass

@@ -17,6 +17,8 @@ from methods.reporting.aggregate import LONG_COLUMNS, aggregate
 from methods.reporting.render import format_cell
 from methods.reporting.render import wide as default_wide
 
+from .names import METHOD_ORDER, METHOD_TITLES
+
 MAIN = "tabular_llm"
 AVERAGE = "average"
 
@@ -58,8 +60,6 @@ def summarize(study: str, spec, runs: pd.DataFrame, scale: str, paper_numbers: p
 
 
 def _order(methods) -> list[str]:
-    from .study import METHOD_ORDER
-
     known = [m for m in METHOD_ORDER if m in set(methods)]
     return known + sorted(set(methods) - set(known))
 
@@ -68,8 +68,6 @@ def wide(long: pd.DataFrame, spec) -> tuple[pd.DataFrame, list[str]]:
     """Datasets x methods of the score; then average rank, mean fit time and mean embedding time."""
     if spec.name != MAIN:
         return default_wide(long, spec)
-    from .study import METHOD_TITLES
-
     measured = long[long["n"] > 0]
     methods = _order(measured["method"].unique())
     datasets = sorted(d for d in measured["dataset"].unique() if d != AVERAGE)

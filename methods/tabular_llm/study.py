@@ -21,15 +21,10 @@ import time
 from methods.core.study import Resources, Run, RunContext, Study, TableSpec
 from methods.data.openml_tabular import DATASETS as OPENML_DATASETS
 
+from .names import FAMILY_ORDER
+
 LM = "all-MiniLM-L6-v2"
 EMBED_SETTING = "minilm"
-FAMILY_ORDER = ("classical", "text", "tdt")
-METHOD_ORDER = ("logreg", "rf", "hgb", "mlp", "row_lr", "row_mlp", "cell_lr", "cell_mlp", "tdt", "tdt_tree", "tdt_vpcl")
-METHOD_TITLES = {
-    "logreg": "LogReg", "rf": "RF", "hgb": "HistGB", "mlp": "MLP", "row_lr": "row text + LR",
-    "row_mlp": "row text + MLP", "cell_lr": "per-cell text + LR", "cell_mlp": "per-cell text + MLP",
-    "tdt": "TDT (quantile PLE)", "tdt_tree": "TDT (tree PLE)", "tdt_vpcl": "TDT + VPCL",
-}
 _COMMON = {"C_grid": [0.01, 0.1, 1.0, 10.0], "mlp_hidden": [128, 64], "mlp_lr": 1e-3, "mlp_weight_decay": 1e-4,
            "mlp_batch_size": 128, "ple_bins": 16, "max_bins": 32, "weight_decay": 1e-4, "corrupt_ratio": 0.5,
            "tau": 0.1, "checkpoint_every": 5}
