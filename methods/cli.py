@@ -80,6 +80,36 @@ def _figure(args) -> None:
     draw(pd.read_csv(args.csv), figure, spec.title, Path(args.out))
 
 
+def _claims(args) -> None:
+    import pandas as pd
+
+    from methods.core import atomic
+    from methods.core.study import load_study
+    from methods.reporting.scorecard import evaluate
+
+    runs = pd.read_parquet(args.runs) if args.runs else None
+    frame = evaluate(load_study(args.study), runs, args.scale, json.loads(args.reasons))
+    atomic.write_text(args.out, frame.to_csv(index=False))
+
+
+def _scorecard(args) -> None:
+    import pandas as pd
+
+    from methods.core import atomic
+    from methods.reporting import scorecard_render as render
+
+    frame = pd.concat([pd.read_csv(path, keep_default_na=False, na_values={c: [""] for c in NUMERIC})
+                       for path in args.claims], ignore_index=True)
+    prefix = Path(args.out_prefix)
+    render.forest(frame, Path(args.figure))
+    atomic.write_text(prefix.with_suffix(".md"), render.markdown(frame))
+    atomic.write_text(prefix.with_suffix(".tex"), render.latex(frame))
+    atomic.write_text(prefix.with_suffix(".csv"), frame.to_csv(index=False))
+
+
+NUMERIC = ("effect", "ci95_low", "ci95_high", "margin", "paper_value")
+
+
 def _index(args) -> None:
     from methods.core import atomic
     from methods.core.study import load_study
@@ -91,7 +121,7 @@ def _index(args) -> None:
         spec = load_study(study_name).table(table_name)
         csv = Path(args.out).parent / f"{table_name}.csv"
         tables.append((table_name, spec.title, csv, [f"{table_name}-{f.name}.png" for f in spec.figures]))
-    atomic.write_text(args.out, index_markdown(args.scale, tables, args.left_out))
+    atomic.write_text(args.out, index_markdown(args.scale, tables, args.left_out, args.claims))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -139,10 +169,25 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument(flag, required=True)
     p.set_defaults(func=_figure)
 
+    p = sub.add_parser("claims", help="evaluate one study's claims into results/<scale>/<study>/claims.csv")
+    p.add_argument("--study", required=True)
+    p.add_argument("--scale", required=True)
+    p.add_argument("--runs", default="", help="the study's runs.parquet (none when no claim row runs)")
+    p.add_argument("--reasons", required=True, help="JSON: row key -> why it is not run ('' when it runs)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_claims)
+
+    p = sub.add_parser("scorecard", help="write reports/<scale>/claims.{csv,md,tex} and the forest plot")
+    p.add_argument("--claims", nargs="+", required=True, help="every study's claims.csv")
+    p.add_argument("--out-prefix", required=True)
+    p.add_argument("--figure", required=True)
+    p.set_defaults(func=_scorecard)
+
     p = sub.add_parser("index", help="write reports/<scale>/README.md")
     p.add_argument("--scale", required=True)
     p.add_argument("--tables", nargs="+", required=True, help="study:table pairs")
     p.add_argument("--left-out", nargs="*", default=[])
+    p.add_argument("--claims", nargs="*", default=[], help="the scorecard's claims.csv, listed first")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_index)
     return top

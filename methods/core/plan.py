@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .claims_plan import ClaimRow, feeds, plan_claims
 from .errors import ConfigError
 from .study import SCALES, Run, Study, TableSpec, available_studies, load_study
 
@@ -27,6 +28,7 @@ class Plan:
     runs: dict[str, Run] = field(default_factory=dict)  # every run to execute, dependencies included
     tables: list[PlannedTable] = field(default_factory=list)
     left_out: list[dict] = field(default_factory=list)  # tables or datasets not built, and why
+    claims: list[ClaimRow] = field(default_factory=list)  # every claim's scorecard rows, run or not
 
     @property
     def datasets(self) -> list[str]:
@@ -87,6 +89,7 @@ def build_plan(config: dict) -> Plan:
     for name, entry in studies.items():
         entry = entry or {}
         if not entry.get("enabled", True):
+            plan.claims += plan_claims(load_study(name), scale, enabled=False)
             continue
         study = load_study(name)
         grid = study.grid(scale, _seeds(config, entry, study, scale))
@@ -110,16 +113,16 @@ def build_plan(config: dict) -> Plan:
                 offline.append(run)
         offline_ids = {run.run_id for run in offline}
         for spec in study.tables:
-            feeds = [r for r in grid if (spec.datasets is None or r.dataset in spec.datasets)
-                     and (spec.methods is None or r.method in spec.methods)]
-            runs = [r for r in feeds if r.run_id in offline_ids]
+            feeding = [r for r in grid if feeds(spec, r)]
+            runs = [r for r in feeding if r.run_id in offline_ids]
             if runs:
                 plan.tables.append(PlannedTable(name, spec, [r.run_id for r in runs]))
             else:
                 filtered = entry.get("datasets") or entry.get("methods")
-                reason = ("its data must be downloaded" if feeds else
+                reason = ("its data must be downloaded" if feeding else
                           "no runs selected" if filtered else f"not part of the {scale} scale")
                 plan.left_out.append({"study": name, "table": spec.name, "reason": reason})
+        plan.claims += plan_claims(study, scale, enabled=True, selected_runs=grid, planned_ids=offline_ids)
         pending = list(offline)
         while pending:
             run = pending.pop()

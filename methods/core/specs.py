@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
+SCALES = ("smoke", "laptop", "paper")
+
 
 @dataclass(frozen=True)
 class FigureSpec:

@@ -16,6 +16,7 @@ class set so that the baseline overfits; paper scale follows the official MetaAu
 
 from __future__ import annotations
 
+from methods.core.claims import Agrees, Claim, Paired, Side
 from methods.core.study import Resources, Run, RunContext, Study, TableSpec
 
 STUDY_NAME = "metalearning"
@@ -179,3 +180,26 @@ class MetaLearningStudy(Study):
 
 
 STUDY = MetaLearningStudy()
+
+_NI = "Ni, Goldblum, Sharaf, Kong & Goldstein, Data Augmentation for Meta-Learning, ICML 2021"
+_SHOTS = ("acc_1shot", "acc_5shot")
+CLAIMS = (
+    Claim("meta-maxup-above-baseline", _NI, "abstract; Section 5 (Meta-MaxUp)",
+          "Meta-MaxUp raises few-shot accuracy over the same learner trained without augmentation, for "
+          "ProtoNet, R2-D2 and MetaOptNet-SVM, at 1-shot and 5-shot.",
+          "meta_maxup", "acc_1shot", ("glyphs", "mini_imagenet", "cifar_fs", "fc100"),
+          tuple(Paired(Side(head, "maxup", shot), Side(head, "baseline", shot)) for head in HEADS for shot in _SHOTS)),
+    Claim("query-task-over-support", _NI, "Section 4 (which part of an episode to augment)",
+          "Query augmentation and task augmentation are more effective than support augmentation.",
+          "meta_aug_modes", "acc_1shot", ("glyphs",),
+          tuple(Paired(Side("protonet", mode, shot), Side("protonet", "support-cutmix", shot))
+                for mode in ("query-cutmix", "task-rotation") for shot in _SHOTS)),
+    Claim("protonet-omniglot", "Snell, Swersky & Zemel, Prototypical Networks for Few-shot Learning, NeurIPS 2017",
+          "Table 1 (Omniglot)",
+          "ProtoNet reaches 98.8 / 99.7 / 96.0 / 98.9% on Omniglot 5-way 1-shot / 5-shot and 20-way 1-shot / 5-shot.",
+          "omniglot_protonet", "acc_5w1s", ("omniglot",),
+          tuple(Agrees(Side("protonet", "standard", metric), 1.0,
+                       "tolerance 1 point (documented default): Table 1 gives no interval, and public "
+                       "re-implementations land within about a point of it (98.5 / 99.6 / 95.1 / 98.6)")
+                for metric in ("acc_5w1s", "acc_5w5s", "acc_20w1s", "acc_20w5s"))),
+)

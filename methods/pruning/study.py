@@ -26,6 +26,7 @@ long rows (dataset x method x setting x metric) of the tables.
 
 from __future__ import annotations
 
+from methods.core.claims import Claim, Paired, Side
 from methods.core.study import FigureSpec, Resources, Run, RunContext, Study, TableSpec
 
 UNSTRUCTURED = ("GlobalMagWeight", "LayerMagWeight", "GlobalMagGrad", "LayerMagGrad",
@@ -255,10 +256,64 @@ class PruningStudy(Study):
         vision = {"unstructured": runs_vision.evaluate_unstructured, "channel": runs_vision.evaluate_structured}
         return vision.get(ctx.run.method, runs_transformer.evaluate_transformer)(ctx)
 
-    def summarize(self, spec: TableSpec, runs, scale: str, paper_numbers):
+    def table_runs(self, spec: TableSpec, runs):
         from .tables import split_sweeps
 
-        return super().summarize(spec, split_sweeps(runs, spec.methods), scale, paper_numbers)
+        return split_sweeps(runs, spec.methods)
+
+    def table_rows(self, spec: TableSpec, runs: list[Run]) -> set[tuple[str, str, str]]:
+        from .tables import sweep_rows
+
+        return {row for run in runs if run.method in spec.methods for row in sweep_rows(run)}
 
 
 STUDY = PruningStudy()
+
+_SHRINKBENCH = "Blalock, Gonzalez Ortiz, Frankle & Guttag, What is the State of Neural Network Pruning?, MLSys 2020"
+_BONSAI = "Dery, Kolawole, Kagy, Smith, Neubig & Talwalkar, Everybody Prune Now (Bonsai), arXiv 2402.05406"
+_HIGH = (("digits", ("x08", "x16")), ("fashion_mnist", ("x04",)), ("cifar10", ("x08", "x16")))
+_ABOVE = "the claim states a direction only"
+
+
+CLAIMS = tuple(
+    Claim(f"{name}-{dataset}", _SHRINKBENCH, where, statement, "pruning", "accuracy", (dataset,),
+          tuple(Paired(Side(a, s), Side(b, s), margin_reason=_ABOVE) for s in settings))
+    for name, a, b, where, statement in (
+        ("magnitude-above-random", "GlobalMagWeight", "RandomPruning", "Section 7 (random pruning far worse)",
+         "Global magnitude pruning keeps more accuracy than random pruning at high compression."),
+        ("global-above-layerwise", "GlobalMagWeight", "LayerMagWeight",
+         "Section 7 (global vs layer-wise on the compression axis; the order can flip against speed-up)",
+         "At high compression, global magnitude pruning is at least as accurate as layer-wise magnitude pruning "
+         "at the same compression ratio."))
+    for dataset, settings in _HIGH
+) + (
+    Claim("structured-measured-speedup", "Fang et al., DepGraph: Towards Any Structural Pruning, CVPR 2023",
+          "Section 4 (pruned networks with channels removed run faster)",
+          "Removing half of the channels gives a measured CPU speed-up, in the direction of the FLOP reduction.",
+          "structured", "measured_speedup", ("fashion_mnist",),
+          tuple(Paired(Side(c, "r0.50"), None, margin=1.0, scale="ratio",
+                       margin_reason="ratio 1: any measured speed-up is the direction the FLOP reduction predicts")
+                for c in ("l1-local", "l1-global", "taylor-global", "random-local"))),
+    Claim("bonsai-above-forward-only", _BONSAI, "abstract; Table 2 (Bonsai against forward-only baselines)",
+          "At equal sparsity, Bonsai's pruned model is better than the forward-only baselines' (random, "
+          "magnitude, Wanda-style).", "bonsai", "cosine", ("pydoc_sentences",),
+          tuple(Paired(Side("bonsai", s), Side(b, s), margin_reason=_ABOVE)
+                for s in ("s0.25", "s0.50") for b in ("random", "magnitude", "wanda"))),
+    Claim("bonsai-llm-above-forward-only", _BONSAI, "abstract; Table 2 (Bonsai against forward-only baselines)",
+          "At equal sparsity, Bonsai's pruned LLaMA-architecture model has a lower held-out NLL than the "
+          "forward-only baselines' (random, magnitude, Wanda-style).", "bonsai_llm", "nll", ("pydoc_sentences",),
+          tuple(Paired(Side("bonsai", s), Side(b, s), better="lower", margin_reason=_ABOVE)
+                for s in ("s0.25", "s0.50") for b in ("random", "magnitude", "wanda"))),
+    Claim("bonsai-less-memory-than-gradients", _BONSAI,
+          "abstract (forward passes only; gradient-based pruning has 'prohibitive memory overhead')",
+          "Bonsai prunes with less peak memory than gradient-based (Taylor) pruning.",
+          "bonsai", "prune_peak_mb", ("pydoc_sentences",),
+          tuple(Paired(Side("bonsai", s), Side("taylor", s), better="lower", margin_reason=_ABOVE)
+                for s in ("s0.25", "s0.50"))),
+    Claim("bonsai-llm-less-memory-than-gradients", _BONSAI,
+          "abstract (forward passes only; gradient-based pruning has 'prohibitive memory overhead')",
+          "On the LLaMA-architecture model, Bonsai prunes with less peak memory than gradient-based (Taylor) "
+          "pruning.", "bonsai_llm", "prune_peak_mb", ("pydoc_sentences",),
+          tuple(Paired(Side("bonsai", s), Side("taylor", s), better="lower", margin_reason=_ABOVE)
+                for s in ("s0.25", "s0.50"))),
+)

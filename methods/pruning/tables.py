@@ -23,3 +23,20 @@ def split_sweeps(runs: pd.DataFrame, run_methods: tuple[str, ...]) -> pd.DataFra
     out["metric"], out["method"] = parts.loc[keep, 0], parts.loc[keep, 1]
     out["setting"] = parts.loc[keep, 2].where(own == "sweep", own + " " + parts.loc[keep, 2])
     return out.reset_index(drop=True)
+
+
+def sweep_rows(run) -> set[tuple[str, str, str]]:
+    """The (dataset, method, setting) rows a sweep run reports (``runs_vision``, ``runs_transformer``),
+    from its params alone. Unstructured compressions above what a model can reach with its classifier
+    dense are included: they are skipped only when the model is known."""
+    p = run.params
+    if "strategies" in p:
+        rows = {(s, f"x{c:02d}") for s in p["strategies"] for c in p["compressions"]}
+    elif "criteria" in p:
+        rows = {("dense", "r0.00")} | {(c, f"r{r:.2f}") for c in p["criteria"] for r in p["ratios"]}
+    else:
+        rows = {(m, f"s{s:.2f}") for m in p["methods"] for s in p["sparsities"]}
+        if run.method.endswith("_llm"):  # decoders score the dense model too (perplexity)
+            rows.add(("dense", "s0.00"))
+    prefix = "" if run.setting == "sweep" else f"{run.setting} "
+    return {(run.dataset, method, prefix + setting) for method, setting in rows}

@@ -18,9 +18,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from methods.baselines.study import IMAGENET_EVAL_RESOURCES, IMAGENET_RESOURCES
+from methods.core.claims import Claim, Paired, Side
 from methods.core.study import FigureSpec, Resources, Run, RunContext, Study, TableSpec
 
 _BASELINE_MODEL = {"digits": "mlp", "fashion_mnist": "cnn", "cifar10": "resnet20", "imagenet": "resnet18"}
+# the real int8 path each baseline model takes (``int8.int8_model``): Linear-only, plain CNN, residual
+_INT8_PATH = {"mlp": "dynamic", "cnn": "static", "resnet20": "static-fx", "resnet18": "static-fx"}
 
 _PTQ_SETTINGS = ["w8a8-tensor", "w8a8-channel", "w6a6-channel", "w4a4-tensor", "w4a4-channel",
                  "w4a4-channel-minmax", "w4a4-channel-percentile", "w3a3-channel", "w2a2-channel",
@@ -219,11 +222,27 @@ class QuantizationStudy(Study):
                       "wrapnet": pipeline.evaluate_wrapnet, "fedavg": pipeline.evaluate_fedavg}
         return evaluators[ctx.run.method](ctx)
 
-    def summarize(self, spec: TableSpec, runs, scale: str, paper_numbers):
+    def table_runs(self, spec: TableSpec, runs):
         from .tables import explode
 
-        own = runs[runs["method"].isin(_TABLE_RUNS[spec.name])]
-        return super().summarize(spec, explode(own), scale, paper_numbers)
+        return explode(runs[runs["method"].isin(_TABLE_RUNS[spec.name])])
+
+    def table_rows(self, spec: TableSpec, runs: list[Run]) -> set[tuple[str, str, str]]:
+        """The rows each run reports (``pipeline.evaluate_*``), from the settings in its params."""
+        rows = set()
+        for run in (r for r in runs if r.method in _TABLE_RUNS[spec.name]):
+            p, d = run.params, run.dataset
+            if run.method == "ptq":
+                rows |= {(d, "fp32", "float"), (d, "int8-kernel", f"w8a8-{_INT8_PATH[_BASELINE_MODEL[d]]}")}
+            if run.method in ("ptq", "qat", "lsq"):
+                rows |= {(d, run.method, setting) for setting in p["settings"]}
+            elif run.method == "wrapnet":
+                rows |= {(d, "wrapnet", f"acc{bits}") for bits in p["widths"]}
+            elif run.method == "fedavg":
+                for split in p["splits"]:
+                    rows |= {(d, f"fp32-{split}", "k32")}
+                    rows |= {(d, f"{kind}-{split}", f"k{bits}") for kind in ("qat", "posthoc") for bits in p["bits"]}
+        return rows
 
     def wide(self, long, spec: TableSpec):
         from .tables import drop_empty_columns
@@ -233,3 +252,51 @@ class QuantizationStudy(Study):
 
 
 STUDY = QuantizationStudy()
+
+_JACOB = ("Jacob et al., Quantization and Training of Neural Networks for Efficient Integer-Arithmetic-Only "
+          "Inference, CVPR 2018")
+_ESSER = "Esser et al., Learned Step Size Quantization, ICLR 2020"
+_WRAPNET_PAPER = "Ni et al., WrapNet: Neural Net Inference with Ultra-Low-Precision Arithmetic, ICLR 2021"
+_MODELS = ("digits", "fashion_mnist", "cifar10", "imagenet")
+_FP32 = Side("fp32", "float")
+CLAIMS = (
+    Claim("ptq-w8a8-within-1pt", _JACOB, "Section 4 (8-bit models close to float; sentence not re-read offline)",
+          "8-bit weights and activations (W8A8) lose at most 1 point of accuracy against fp32.",
+          "quantization", "accuracy", _MODELS,
+          tuple(Paired(Side("ptq", s), _FP32, margin=-1.0,
+                       margin_reason="-1 point: 'within 1 point of fp32', the suite's reading of 8-bit parity")
+                for s in ("w8a8-tensor", "w8a8-channel"))),
+    Claim("ptq-4bit-visible-loss", _JACOB, "Section 4 (low bit widths; sentence not re-read offline)",
+          "Post-training quantization at 4 bits or fewer loses a visible amount of accuracy against fp32.",
+          "quantization", "accuracy", _MODELS,
+          tuple(Paired(_FP32, Side("ptq", s), margin=1.0,
+                       margin_reason="+1 point: a loss larger than the 8-bit parity margin counts as visible")
+                for s in ("w4a4-channel", "w2a2-channel"))),
+    Claim("qat-lsq-recover-low-bits", _ESSER, "abstract; Table 1 (low-bit accuracy against other methods)",
+          "Quantization-aware fine-tuning (QAT, and LSQ's learned step sizes) recovers low-bit accuracy that "
+          "post-training quantization loses.",
+          "quantization", "accuracy", _MODELS,
+          tuple(Paired(Side(method, s), Side("ptq", s)) for method, settings in
+                (("qat", ("w4a4-channel", "w2a2-channel", "wta4-channel")),
+                 ("lsq", ("w4a4-channel", "w2a2-channel", "wta4-channel"))) for s in settings)),
+    Claim("wrapnet-8bit-close-to-32bit", _WRAPNET_PAPER, "abstract (thesis abstract: 'comparable performance with 8-bit "
+          "low-resolution accumulators')",
+          "WrapNet keeps accuracy with an 8-bit accumulator close to its 32-bit accuracy.",
+          "wrapnet", "wrapnet_acc", ("fashion_mnist", "cifar10", "imagenet"),
+          (Paired(Side("wrapnet", "acc8"), Side("wrapnet", "acc32"), margin=-2.0,
+                  margin_reason="-2 points: 'comparable' read as within 2 points (the suite's issue 3 threshold; "
+                                "the paper's table could not be read offline)"),)),
+    Claim("naive-wrap-collapses", _WRAPNET_PAPER, "Section 3 (integer overflow wraps around; sentence not re-read offline)",
+          "A normally trained network whose 8-bit accumulator wraps around loses much of its accuracy.",
+          "wrapnet", "naive_wrap_acc", ("fashion_mnist", "cifar10", "imagenet"),
+          (Paired(Side("wrapnet", "acc32"), Side("wrapnet", "acc8"), margin=20.0,
+                  margin_reason="+20 points: 'collapses' read as a loss of more than 20 points (the suite's "
+                                "issue 3 threshold)"),)),
+    Claim("fedqat-8bit-broadcast", "Ni, Improving Model and Data Efficiency for Deep Learning, PhD thesis, "
+          "University of Maryland (federated QAT chapter; no public paper)", "thesis abstract",
+          "Federated QAT with an 8-bit broadcast model reaches the accuracy of float FedAvg within 1 point.",
+          "fedqat", "accuracy", ("digits",),
+          tuple(Paired(Side(f"qat-{split}", "k8"), Side(f"fp32-{split}", "k32"), margin=-1.0,
+                       margin_reason="-1 point: 'within 1 point of float', the suite's reading of 8-bit parity")
+                for split in ("iid", "dirichlet0.3"))),
+)

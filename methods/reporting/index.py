@@ -6,12 +6,21 @@ from pathlib import Path
 
 import pandas as pd
 
+from .scorecard_render import counts_text
 
-def index_markdown(scale: str, tables: list[tuple[str, str, Path, list[str]]], left_out: list[str]) -> str:
-    """``tables``: (name, title, long CSV path, figure file names) in build order."""
-    lines = [f"# effrepro tables, scale `{scale}`", "",
-             "Each table comes as `.md` (paper layout), `.csv` (long form, one row per cell with mean, "
-             "95% interval, n and the paper's number) and `.tex` (booktabs).", ""]
+
+def index_markdown(scale: str, tables: list[tuple[str, str, Path, list[str]]], left_out: list[str],
+                   claims: list[str] = ()) -> str:
+    """``tables``: (name, title, long CSV path, figure file names) in build order; ``claims``: the
+    scorecard's CSV (at most one), whose counts lead the page."""
+    lines = [f"# effrepro tables, scale `{scale}`", ""]
+    for path in claims:
+        lines += ["## Does each technique do what its paper says?", "",
+                  f"**[Claims scorecard](claims.md)**: {counts_text(pd.read_csv(path))} "
+                  "· [csv](claims.csv) · [tex](claims.tex) · [forest plot](figures/claims-effects.png)", "",
+                  "## Tables", ""]
+    lines += ["Each table comes as `.md` (paper layout), `.csv` (long form, one row per cell with mean, "
+              "95% interval, n and the paper's number) and `.tex` (booktabs).", ""]
     for name, title, csv_path, figures in tables:
         csv = pd.read_csv(csv_path)
         runs = f", n = {', '.join(map(str, sorted(set(csv['n'][csv['n'] > 0]))))}"

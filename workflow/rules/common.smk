@@ -144,9 +144,36 @@ def left_out_lines(wildcards):
     return left_out_summary(PLAN)
 
 
+CLAIM_ROWS = {}
+for _row in PLAN.claims:
+    CLAIM_ROWS.setdefault(_row.study, {})[_row.key] = _row.reason
+
+
+def claims_runs(wildcards):
+    # a study's runs are read only when one of its claim rows runs at this scale
+    if any(reason == "" for reason in CLAIM_ROWS[wildcards.study].values()):
+        return [f"results/{SCALE}/{wildcards.study}/runs.parquet"]
+    return []
+
+
+def claims_reasons(wildcards):
+    return json.dumps(CLAIM_ROWS[wildcards.study], sort_keys=True)
+
+
+def claims_files(scale):
+    return [f"results/{scale}/{study}/claims.csv" for study in sorted(CLAIM_ROWS)]
+
+
+def scorecard_files(scale):
+    if not CLAIM_ROWS:
+        return []
+    return [f"reports/{scale}/claims.{ext}" for ext in ("csv", "md", "tex")] + [
+        f"reports/{scale}/figures/claims-effects.png"]
+
+
 def final_outputs():
     # Each study's collected runs are targets too: the committed reports/laptop/ tables would
     # otherwise look up to date on a fresh clone (an existing output whose input is missing is not
     # rebuilt), and the default run would redraw figures instead of measuring anything.
     runs = sorted({f"results/{SCALE}/{table.study}/runs.parquet" for table in PLAN.tables})
-    return runs + table_files(SCALE) + figure_files(SCALE) + [f"reports/{SCALE}/README.md"]
+    return runs + table_files(SCALE) + figure_files(SCALE) + scorecard_files(SCALE) + [f"reports/{SCALE}/README.md"]

@@ -86,6 +86,7 @@ rule index:
     input:
         tables=table_files(SCALE),
         figures=figure_files(SCALE),
+        claims=scorecard_files(SCALE)[:1],
     output:
         report("reports/{scale}/README.md", caption="../report/index.rst", category="Index"),
     log:
@@ -102,5 +103,5 @@ rule index:
     message:
         "index of reports/{wildcards.scale}"
     shell:
-        "effrepro index --scale {wildcards.scale} --tables {params.tables}"
+        "effrepro index --scale {wildcards.scale} --tables {params.tables} --claims {input.claims}"
         " --left-out {params.left_out:q} --out {output} > {log} 2>&1"

@@ -1,0 +1,134 @@
+"""The one-page scorecard: every claim's tests with their verdicts, as Markdown, LaTeX and a forest plot.
+
+Input: the long rows of :mod:`methods.reporting.scorecard` of every study (``claims.csv``).
+Output: ``reports/<scale>/claims.{md,tex}`` (per claim a summary line, then one line per test:
+effect, 95% interval, n, margin, verdict and reason) and ``figures/claims-effects.png`` (each
+decided test's effect and interval against its margin, one panel per claim).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from methods.core.atomic import atomic_path
+from methods.core.verdict import NOT_RUN, VERDICTS
+
+RULE = ("Verdict rule (methods/core/verdict.py): paired tests take one difference per training seed (A − B, "
+        "oriented so that positive favours the claim; ratios as geometric means) and a 95% Student-t interval "
+        "over them, mean ± t(0.975, n−1)·s/√n; **reproduced** when the interval lies on the claimed side of "
+        "the margin, **contradicted** when it lies on the other side, **inconclusive** when it contains the "
+        "margin or n < 2. Tests against a paper number put the same interval around ours − paper: "
+        "reproduced inside ± tolerance, contradicted entirely outside. Episode-level intervals never decide.")
+
+
+def counts(frame: pd.DataFrame) -> dict[str, int]:
+    return {verdict: int((frame["verdict"] == verdict).sum()) for verdict in VERDICTS}
+
+
+def counts_text(frame: pd.DataFrame) -> str:
+    """"7 reproduced, 2 contradicted, 3 inconclusive, 5 not run (17 tests of 9 claims)"."""
+    parts = ", ".join(f"{n} {verdict}" for verdict, n in counts(frame).items())
+    return f"{parts} ({len(frame)} tests of {frame['claim'].nunique()} claims)"
+
+
+def _effect(row) -> str:
+    return f"{row['effect']:.2f}x" if row["effect_scale"] == "ratio" else f"{row['effect']:+.2f}"
+
+
+def test_lines(frame: pd.DataFrame) -> pd.DataFrame:
+    """The per-test table: dataset, test, effect [interval], n, margin, verdict and reason."""
+    out = []
+    for _, row in frame.iterrows():
+        decided = row["verdict"] != NOT_RUN
+        interval = (f"[{row['ci95_low']:.2f}, {row['ci95_high']:.2f}]"
+                    if decided and not math.isnan(row["ci95_low"]) else "—")
+        paper_value = "" if pd.isna(row["paper_value"]) else f" (paper {row['paper_value']:g})"
+        margin = f"±{row['margin']:g}" if paper_value else f"{row['margin']:g}"
+        out.append({"claim": row["claim"], "dataset": row["dataset"], "test": row["setting"] + paper_value,
+                    "metric": row["metric"], "effect": _effect(row) if decided else "—",
+                    "95% interval": interval, "n": int(row["n"]) if decided else "—", "margin": margin,
+                    "verdict": row["verdict"], "reason": row["reason"] if isinstance(row["reason"], str) else ""})
+    return pd.DataFrame(out)
+
+
+def claim_lines(frame: pd.DataFrame) -> pd.DataFrame:
+    """One line per claim: its paper and place, statement, and the verdicts of its tests."""
+    out = []
+    for claim, group in frame.groupby("claim", sort=False):
+        first = group.iloc[0]
+        tally = ", ".join(f"{n} {v}" for v, n in counts(group).items() if n)
+        out.append({"claim": claim, "paper": f"{first['paper']} ({first['where']})",
+                    "statement": first["statement"], "tests": tally})
+    return pd.DataFrame(out)
+
+
+def _footnote(frame: pd.DataFrame) -> str:
+    decided = frame[frame["verdict"] != NOT_RUN]
+    commits = sorted({c for text in decided["commits"].dropna() for c in str(text).split()})
+    machines = sorted({m for text in decided["machines"].dropna() for m in str(text).split("; ") if m})
+    return (f"Scale: {frame['scale'].iloc[0]}. Commit: {', '.join(c[:12] for c in commits) or 'n/a'}. "
+            f"CPU: {'; '.join(machines) or 'n/a'}. Effects are in the metric's unit (ratios for speed-ups); "
+            "margins: the difference the claim needs (negative: 'within'), or ± the tolerance around the paper.")
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    scale = frame["scale"].iloc[0]
+    lines = [f"# Claims scorecard, scale `{scale}`", "", f"**{counts_text(frame)}**", "", RULE, "",
+             "## Claims", "", claim_lines(frame).to_markdown(index=False), "", "## Tests", ""]
+    lines += [test_lines(frame).to_markdown(index=False, disable_numparse=True), "", _footnote(frame)]
+    reasons = sorted({r for r in frame["margin_reason"].dropna() if r})
+    lines += ["", "Margins and tolerances:"] + [f"- {r}" for r in reasons]
+    return "\n".join(lines) + "\n"
+
+
+def latex(frame: pd.DataFrame) -> str:
+    table = test_lines(frame).drop(columns=["reason"])
+    caption = f"Claims scorecard: {counts_text(frame)}. {_footnote(frame)}"
+    styler = table.style.hide(axis="index").format(escape="latex").format_index(escape="latex", axis=1)
+    body = styler.to_latex(hrules=True, caption=caption.replace("%", r"\%").replace("_", r"\_"),
+                           label="tab:claims", column_format="l" * len(table.columns))
+    return body.replace("±", r"$\pm$").replace("—", "--")
+
+
+COLOURS = {"reproduced": "#1b7837", "contradicted": "#b2182b", "inconclusive": "#7f7f7f"}
+
+
+def forest(frame: pd.DataFrame, out: Path) -> None:
+    """Each decided test's effect and 95% interval, one panel per claim, with the margin (or the
+    paper's ± tolerance) as dashed lines; colours are the verdicts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    decided = frame[(frame["verdict"] != NOT_RUN) & frame["effect"].notna()]
+    claims = list(dict.fromkeys(decided["claim"]))
+    heights = [max(len(decided[decided["claim"] == c]), 1) * 0.32 + 0.7 for c in claims] or [1.0]
+    fig, axes = plt.subplots(len(claims) or 1, 1, figsize=(8, sum(heights)),
+                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    for ax, claim in zip(axes[:, 0], claims):
+        rows = decided[decided["claim"] == claim].reset_index(drop=True)
+        y = range(len(rows))[::-1]
+        for yi, (_, row) in zip(y, rows.iterrows()):
+            low = row["ci95_low"] if not math.isnan(row["ci95_low"]) else row["effect"]
+            high = row["ci95_high"] if not math.isnan(row["ci95_high"]) else row["effect"]
+            colour = COLOURS[row["verdict"]]
+            ax.plot([low, high], [yi, yi], color=colour, lw=2)
+            ax.plot(row["effect"], yi, "o", color=colour, ms=5)
+        first = rows.iloc[0]
+        agreement = not pd.isna(first["paper_value"])
+        edges = [-first["margin"], first["margin"]] if agreement else [first["margin"]]
+        for edge in edges:
+            ax.axvline(edge, color="black", ls="--", lw=1)
+        if first["effect_scale"] == "ratio":
+            ax.set_xscale("log")
+        ax.set_yticks(list(y), [f"{r['dataset']}: {r['setting']}" for _, r in rows.iterrows()], fontsize=7)
+        ax.set_title(f"{claim}" + (" (ours − paper)" if agreement else ""), fontsize=9, loc="left")
+        ax.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
