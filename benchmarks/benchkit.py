@@ -142,10 +142,14 @@ def git_commit() -> dict:
 
 
 def machine_record(threads: int) -> dict:
+    """Date, commit, CPU (with what it can run: :func:`methods.core.cpu.describe`), cores, versions, load."""
     import torch
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    from methods.core import cpu
+    from methods.core.threads import available_cores
+
     return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            **git_commit(), "cpu": cpu_model(), "cpu_details": cpu_details(), "cores": cores,
+            **git_commit(), "cpu": cpu_model(), "cpu_details": cpu_details(),
+            "capabilities": cpu.describe(), "cores": available_cores(),
             "python": platform.python_version(), "torch": torch.__version__, "torch_threads": threads,
             "load_average_start": list(os.getloadavg())}
