@@ -42,6 +42,11 @@ def _peak_rss_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
+def _number(value) -> float | None:
+    """A metric as JSON stores it; None stays None: a cell this CPU cannot measure (no int8 engine)."""
+    return None if value is None else float(value)
+
+
 def _cost(start: float) -> dict:
     return {"wall_s": time.perf_counter() - start, "peak_rss_mb": _peak_rss_mb()}
 
@@ -71,8 +76,9 @@ def evaluate(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], rul
     trained = json.loads((run_dir / "train.json").read_text())
     record = {
         "spec": spec,
-        "metrics": {k: float(v) for k, v in result["metrics"].items()},
-        "timings": {k: float(v) for k, v in result.get("timings", {}).items()},
+        "metrics": {k: _number(v) for k, v in result["metrics"].items()},
+        "timings": {k: _number(v) for k, v in result.get("timings", {}).items()},
+        "kernels": dict(result.get("kernels", {})),
         "samples": {k: [float(x) for x in v] for k, v in result.get("samples", {}).items()},
         "train": {"summary": trained["summary"], "cost": trained["cost"]},
         "cost": _cost(start),
