@@ -67,6 +67,20 @@ def test_interleaved_ratios_and_memory():
     assert math.isclose(benchkit.fraction_of_peak(timings, "a", 10.0, "a", 20.0), 0.5)
     memory = benchkit.peak_memory(lambda: torch.ones(4_000_000).sum())
     assert memory["peak_rss_mib"] > 0
+    assert memory["memory_method"] == "VmHWM reset via /proc/self/clear_refs" or not sys.platform.startswith("linux")
+
+
+def test_peak_memory_without_proc_or_resource(monkeypatch, tmp_path):
+    """macOS has no /proc (lifetime peak from getrusage), Windows not even getrusage (no figure)."""
+    from methods.core import rss
+
+    monkeypatch.setattr(rss, "_STATUS", tmp_path / "missing")
+    monkeypatch.setattr(rss, "_CLEAR_REFS", tmp_path / "missing")
+    memory = benchkit.peak_memory(lambda: None)
+    assert memory["memory_method"] == "getrusage ru_maxrss (process lifetime)" and memory["peak_rss_mib"] > 0
+    monkeypatch.setattr(rss, "resource", None)
+    assert benchkit.peak_memory(lambda: None) == {"peak_rss_mib": None, "rise_mib": None,
+                                                  "memory_method": "not available on this OS"}
     record = benchkit.machine_record(1)
     assert record["cores"] >= 1 and record["torch"] == torch.__version__ and len(record["commit"]) == 40
 
