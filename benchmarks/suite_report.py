@@ -27,7 +27,7 @@ def table(rows: list[dict], tablefmt: str = "simple") -> str:
              fmt(r.get("time_ratio"), ".3g") + (f" ({r['ref']})" if r.get("ref") else ""),
              fmt(r.get("peak_rss_mib"), ".0f"),
              fmt(r.get("cpu_share"), ".2f") + ("*" if r.get("cpu_share", 1) < LOW_SHARE else "")] for r in rows]
-    return tabulate(body, headers=["study", "variant", "ms/call", "throughput", "GFLOP/s", "of peak",
+    return tabulate(body, headers=["study", "variant", "ms/call", "throughput", "GFLOP/s", "of fp32 peak",
                                    "time / time of (ref)", "peak RSS MiB", "CPU share"], disable_numparse=True,
                     tablefmt=tablefmt)
 
