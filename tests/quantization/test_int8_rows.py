@@ -21,7 +21,8 @@ def _ptq_record(monkeypatch, tmp_path, model, digits, seed: int) -> dict:
     x, y, x_test, y_test = digits
     split = SimpleNamespace(x_train=x, y_train=y, x_test=x_test[:64], y_test=y_test[:64])
     monkeypatch.setattr(pipeline, "_baseline", lambda ctx: (split, model))
-    run = Run("quantization", "digits", "ptq", "all", seed, params={"settings": ["w8a8-tensor"], "calibration_size": 64})
+    run = Run("quantization", "digits", "ptq", "all", seed,
+              params={"settings": ["w8a8-tensor"], "calibration_size": 64})
     ctx = RunContext(run, "smoke", tmp_path, {}, {}, 1, logging.getLogger("test"))
     result = pipeline.evaluate_ptq(ctx)
     record = {"spec": run.spec("smoke"), "metrics": result["metrics"], "timings": result["timings"],
