@@ -10,7 +10,8 @@ this code.
 Peak memory: the resident-set high-water mark (``VmHWM`` in ``/proc/self/status``), reset before
 the measured call by writing ``5`` to ``/proc/self/clear_refs`` (Linux). Where that is not
 possible the figure is ``getrusage(RUSAGE_SELF).ru_maxrss``, the peak of the whole process so far,
-and ``memory_method`` says so. This counts every allocation (torch's CPU allocator, numpy,
+and where not even that exists (Windows) it is None; ``memory_method`` says which
+(:mod:`methods.core.rss`). This counts every allocation (torch's CPU allocator, numpy,
 Python), unlike ``tracemalloc``, which sees only Python's allocator.
 """
 
@@ -20,49 +21,31 @@ import datetime
 import math
 import os
 import platform
-import resource
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from methods.core import rss
 from methods.core.provenance import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _status_kib(field: str) -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _reset_peak() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
 def peak_memory(fn: Callable[[], object]) -> dict:
     """Peak resident memory (MiB) while ``fn()`` runs once, and how much it rose over the start."""
-    before = _status_kib("VmRSS")
-    if before is not None and _reset_peak():
+    before = rss.status_kib("VmRSS")
+    if before is not None and rss.reset_peak():
         fn()
-        peak = _status_kib("VmHWM") or 0
+        peak = rss.status_kib("VmHWM") or 0
         return {"peak_rss_mib": peak / 1024, "rise_mib": max(0, peak - before) / 1024,
                 "memory_method": "VmHWM reset via /proc/self/clear_refs"}
     fn()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    peak_mib = peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-    return {"peak_rss_mib": peak_mib, "rise_mib": None, "memory_method": "getrusage ru_maxrss (process lifetime)"}
+    peak = rss.maxrss_kib()
+    if peak is None:
+        return {"peak_rss_mib": None, "rise_mib": None, "memory_method": "not available on this OS"}
+    return {"peak_rss_mib": peak / 1024, "rise_mib": None, "memory_method": "getrusage ru_maxrss (process lifetime)"}
 
 
 def interleaved(variants: dict[str, Callable[[], object]], rounds: int, target_s: float = 0.2,
@@ -142,10 +125,14 @@ def git_commit() -> dict:
 
 
 def machine_record(threads: int) -> dict:
+    """Date, commit, CPU (with what it can run: :func:`methods.core.cpu.describe`), cores, versions, load."""
     import torch
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    from methods.core import cpu
+    from methods.core.threads import available_cores
+
     return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            **git_commit(), "cpu": cpu_model(), "cpu_details": cpu_details(), "cores": cores,
+            **git_commit(), "cpu": cpu_model(), "cpu_details": cpu_details(),
+            "capabilities": cpu.describe(), "cores": available_cores(),
             "python": platform.python_version(), "torch": torch.__version__, "torch_threads": threads,
             "load_average_start": list(os.getloadavg())}

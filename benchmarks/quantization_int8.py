@@ -16,6 +16,7 @@ import torch
 
 
 def main() -> None:
+    from methods.core import cpu
     from methods.core.measure import latency_ms, serialized_bytes
     from methods.models.mlp import MLP
     from methods.models.small_cnn import SmallCNN
@@ -25,16 +26,21 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    engine = cpu.int8_engine()
+    if not engine.supported:
+        print(f"int8: {engine.note}")
+        return
     torch.manual_seed(0)
     cases = {
         "SmallCNN 32/64 (static int8)": (SmallCNN(1, 10, (32, 64), 28).eval().to(memory_format=torch.channels_last),
                                          torch.randn(256, 1, 28, 28).contiguous(memory_format=torch.channels_last)),
         "MLP 64-128-64-10 (dynamic int8)": (MLP(64, (128, 64), 10).eval(), torch.randn(256, 64)),
     }
-    print(f"| model | batch | fp32 (ms/img) | int8 (ms/img) | speed-up | fp32 KiB | int8 KiB |  ({args.threads} threads)")
+    print(f"| model | batch | fp32 (ms/img) | int8 (ms/img) | speed-up | fp32 KiB | int8 KiB |  "
+          f"({args.threads} threads, {engine.note})")
     print("|---|---|---|---|---|---|---|")
     for name, (model, x) in cases.items():
-        quantized, _ = int8_model(model, x)
+        quantized, _ = int8_model(model, x, engine.name)
         for batch in (1, 64):
             fp32 = latency_ms(model, x[:1], batch, args.threads) / batch
             int8 = latency_ms(quantized, x[:1], batch, args.threads) / batch

@@ -5,7 +5,7 @@
 With torch threads set to the cores this process may use, it measures
 
 * ``peak``: the float32 matrix-multiply ceiling through oneDNN (:mod:`peak`), with ``torch.mm``
-  (MKL) and oneDNN bfloat16 beside it for reference;
+  (MKL) and oneDNN bfloat16 beside it for reference (bfloat16 only where the CPU runs it);
 * ``metalearning``: training episodes/s of a Conv-4 (64 channels) ProtoNet on 5-way 5-shot
   15-query 28x28 episodes, plain and with Meta-MaxUp (m copies from the official pool), the time
   of sampling + augmentation against forward + backward + update, and the same step with the
@@ -20,7 +20,10 @@ With torch threads set to the cores this process may use, it measures
 Variants compared with each other are timed in alternation in one loop (A, B, A, B, ...) and their
 ratios are medians of per-round ratios (:mod:`benchkit`). Training loops get FLOPs from
 ``torch.utils.flop_counter.FlopCounterMode`` (forward + backward, convolutions and matmuls) and
-their achieved fraction of the oneDNN float32 peak, which is timed in the same alternation. Peak
+their achieved fraction of the oneDNN float32 peak (``torch.mm`` without oneDNN; ``peak_path``
+says which), which is timed in the same alternation. Paths this CPU lacks (bfloat16 without
+AVX-512, see :mod:`methods.core.cpu`; ``EFFREPRO_CPU_DISABLE`` forces them off) are not timed:
+their rows say "not supported on this CPU (reason)". Peak
 memory is the resident-set high-water mark during one call (``VmHWM``, reset per call).
 
 ``--quick`` uses fewer rounds and rows (about 1-2 minutes). A table is printed and the JSON
@@ -44,9 +47,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchkit  # noqa: E402
 import peak  # noqa: E402
 
+from suite_report import LOW_SHARE, report  # noqa: E402
+
 SECTIONS = ("metalearning", "quantization", "pruning", "tabular")
 LOADED = 0.5  # a 1-minute load average above this marks the figures as taken on a loaded machine
-LOW_SHARE = 0.8  # rows whose process got less CPU than this share of its threads are starred
 
 
 def _row(section: str, timings: dict, name: str, unit: str, per_call: float = 1.0, ref: str | None = None,
@@ -73,12 +77,23 @@ def _timed(variants: dict, settings: dict) -> tuple[dict, dict]:
     return benchkit.interleaved(variants, settings["rounds"], settings["target_s"], warmup=1), memory
 
 
+def _unsupported(section: str, variant: str, reason: str) -> dict:
+    """The row of a variant this CPU cannot run: the reason ("not supported on this CPU (...)") instead of figures."""
+    return {"section": section, "variant": variant, "supported": False, "reason": reason}
+
+
+def _ceiling() -> tuple:
+    """The float32 peak timed beside a training loop: its function, FLOPs and path."""
+    path = peak.fp32_ceiling()
+    return (*peak.matmul_fn(path), path)
+
+
 def section_peak(quick: bool) -> dict:
     result = peak.measure(2048, 5 if quick else 11)
     rows = [{"section": "peak", "variant": f"2048^3 matmul, {path}", "ms": 2 * 2048**3 / r["gflops"] / 1e6,
-             "throughput": r["gflops"], "unit": "GFLOP/s", "cpu_share": r["cpu_share"]}
-            for path, r in result.items()]
-    return {"peak": result, "rows": rows}
+             "throughput": r["gflops"], "unit": "GFLOP/s", "cpu_share": r["cpu_share"]} if r["supported"]
+            else _unsupported("peak", f"2048^3 matmul, {path}", r["reason"]) for path, r in result.items()]
+    return {"peak": result, "fp32_ceiling": peak.fp32_ceiling(), "rows": rows}
 
 
 def section_metalearning(quick: bool, m: int) -> dict:
@@ -92,8 +107,7 @@ def section_metalearning(quick: bool, m: int) -> dict:
     previous = ", previous layout: NCHW, ReLU before pool (reference)"
     layouts = {"": {}, previous: {"previous_layout": True}}
     trainers, flops, variants = {}, {}, {}
-    peak_fn, peak_flops = peak.matmul_fn("onednn_fp32")
-    variants["peak"] = peak_fn
+    variants["peak"], peak_flops, peak_path = _ceiling()
     for kind, options in kinds.items():
         for layout, layout_options in layouts.items():
             trainer = EpisodeTrainer(**common, **options, **layout_options)
@@ -106,17 +120,19 @@ def section_metalearning(quick: bool, m: int) -> dict:
                 variants[f"{kind} forward+backward+update"] = lambda t=trainer, c=copies: t.compute(c)
                 flops[f"{kind} forward+backward+update"] = flops[name]
     # bfloat16 autocast: shows what the oneDNN bf16 rate (the ~400 GFLOP/s figure) buys; it changes
-    # the arithmetic, so it is a reference point, not a proposal
+    # the arithmetic, so it is a reference point, not a proposal, and it runs only where bf16 does
     bf16 = "plain episode, bf16 autocast (reference, changes precision)"
-    trainer = EpisodeTrainer(**common, recipe="none")
-    flops[bf16] = flops["plain episode"]
+    bf16_support = peak.capability("onednn_bf16")
+    if bf16_support.supported:
+        trainer = EpisodeTrainer(**common, recipe="none")
+        flops[bf16] = flops["plain episode"]
 
-    def bf16_episode(trainer=trainer):
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            return trainer.episode()
+        def bf16_episode(trainer=trainer):
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return trainer.episode()
 
-    variants[bf16] = bf16_episode
-    variants["peak bf16"], peak_bf16_flops = peak.matmul_fn("onednn_bf16")
+        variants[bf16] = bf16_episode
+        variants["peak bf16"], peak_bf16_flops = peak.matmul_fn("onednn_bf16")
     images = torch.cat([trainers["plain episode"].sample().support, trainers["plain episode"].sample().query])
     # the current layout against the previous one: equal up to float32 summation order
     equivalence = {"current against previous layout": candidates.max_difference(
@@ -134,6 +150,7 @@ def section_metalearning(quick: bool, m: int) -> dict:
         if name in flops:
             extra["flops"] = flops[name]
             extra["gflops"] = flops[name] / timing["median_s"] / 1e9
+            extra["peak_path"] = peak_path
             extra["peak_fraction"] = benchkit.fraction_of_peak(timings, name, flops[name], "peak", peak_flops)
             if name == bf16:
                 extra["peak_path"] = "onednn_bf16"
@@ -143,6 +160,8 @@ def section_metalearning(quick: bool, m: int) -> dict:
         ref = f"{kind} forward+backward+update" if "sample" in name else (
             f"{kind} episode" if "reference" in name and "bf16" not in name else None)
         rows.append(_row("metalearning", timings, name, "episodes/s", ref=ref, **extra))
+    if not bf16_support.supported:
+        rows.append(_unsupported("metalearning", bf16, bf16_support.note))
     ratios = {"time of maxup episode / time of plain episode":
               benchkit.paired(timings, "maxup episode", "plain episode")}
     for kind in kinds:
@@ -150,12 +169,17 @@ def section_metalearning(quick: bool, m: int) -> dict:
             timings, f"{kind} sample+augment", f"{kind} forward+backward+update")
         ratios[f"{kind}: speed-up of the current layout over the previous one"] = benchkit.paired(
             timings, f"{kind} episode{previous}", f"{kind} episode")
-    ratios["plain: speed-up of bf16 autocast over the float32 episode"] = benchkit.paired(
-        timings, "plain episode", bf16)
-    return {"settings": settings, "rows": rows, "ratios": ratios, "candidate_max_difference": equivalence,
-            "flops_analytic": {"plain": conv4_flops(64, 25 + 75), "maxup": conv4_flops(64, m * (25 + 75))},
-            "peak_in_loop_gflops": peak_flops / timings["peak"]["median_s"] / 1e9,
-            "peak_bf16_in_loop_gflops": peak_bf16_flops / timings["peak bf16"]["median_s"] / 1e9}
+    in_loop = {"peak_path": peak_path, "peak_in_loop_gflops": peak_flops / timings["peak"]["median_s"] / 1e9}
+    notes = []
+    if bf16_support.supported:
+        ratios["plain: speed-up of bf16 autocast over the float32 episode"] = benchkit.paired(
+            timings, "plain episode", bf16)
+        in_loop["peak_bf16_in_loop_gflops"] = peak_bf16_flops / timings["peak bf16"]["median_s"] / 1e9
+    else:
+        notes.append(f"bf16 autocast and the bf16 peak: {bf16_support.note}")
+    return {"settings": settings, "rows": rows, "ratios": ratios, "notes": notes,
+            "candidate_max_difference": equivalence,
+            "flops_analytic": {"plain": conv4_flops(64, 25 + 75), "maxup": conv4_flops(64, m * (25 + 75))}, **in_loop}
 
 
 def conv4_flops(width: int, images: int, size: int = 28, channels: int = 1) -> int:
@@ -184,13 +208,13 @@ def section_quantization(quick: bool) -> dict:
     models[both] = candidates.pool_before_relu(candidates.vectorized_activation_quantizers(qat._ours("qat", x)))
     equivalence = {name: candidates.max_difference(qat._ours("qat", x), models[name], x, y) for name in (fast, both)}
     flops = {name: qat.step_flops(model, x, y) for name, model in models.items()}
-    peak_fn, peak_flops = peak.matmul_fn("onednn_fp32")
+    peak_fn, peak_flops, peak_path = _ceiling()
     variants = {"peak": peak_fn, **{name: qat.make_step(model, x, y) for name, model in models.items()}}
     timings, memory = _timed(variants, settings)
     rows = []
     for name in models:
         rows.append(_row("quantization", timings, name, "steps/s", ref="float", label=f"{name} step", **memory[name],
-                         flops=flops[name], gflops=flops[name] / timings[name]["median_s"] / 1e9,
+                         flops=flops[name], gflops=flops[name] / timings[name]["median_s"] / 1e9, peak_path=peak_path,
                          peak_fraction=benchkit.fraction_of_peak(timings, name, flops[name], "peak", peak_flops)))
     ratios = {f"time of {name} / time of float": benchkit.paired(timings, name, "float")
               for name in models if name != "float"}
@@ -302,23 +326,6 @@ def section_tabular(quick: bool) -> dict:
             "max_abs_diff_ours_vs_sentence_transformers": agreement}
 
 
-def _table(rows: list[dict], tablefmt: str = "simple") -> str:
-    from tabulate import tabulate
-
-    def fmt(value, spec):
-        return "" if value is None else format(value, spec)
-
-    body = [[r["section"], r["variant"], fmt(r["ms"], ".2f"), f"{r['throughput']:.4g} {r['unit']}",
-             fmt(r.get("gflops"), ".1f"),
-             fmt(r.get("peak_fraction"), ".1%") + (" of bf16" if r.get("peak_path") == "onednn_bf16" else ""),
-             fmt(r.get("time_ratio"), ".3g") + (f" ({r['ref']})" if r.get("ref") else ""),
-             fmt(r.get("peak_rss_mib"), ".0f"),
-             fmt(r.get("cpu_share"), ".2f") + ("*" if r.get("cpu_share", 1) < LOW_SHARE else "")] for r in rows]
-    return tabulate(body, headers=["study", "variant", "ms/call", "throughput", "GFLOP/s", "of fp32 peak",
-                                   "time / time of (ref)", "peak RSS MiB", "CPU share"], disable_numparse=True,
-                    tablefmt=tablefmt)
-
-
 def wait_for_idle(limit_s: float) -> float:
     """Wait up to ``limit_s`` seconds for the 1-minute load average to fall below :data:`LOADED`."""
     deadline = time.monotonic() + limit_s
@@ -381,29 +388,6 @@ def main() -> None:
     out.write_text(json.dumps(record, indent=2) + "\n")
     report(record)
     print(f"wrote {out}")
-
-
-def report(record: dict, tablefmt: str = "simple") -> None:
-    """Print the table, the paired ratios and the machine line of a suite record."""
-    rows = [r for s in record["sections"].values() for r in s["rows"]]
-    print(_table(rows, tablefmt))
-    if any(r.get("cpu_share", 1) < LOW_SHARE for r in rows):
-        print(f"* CPU share below {LOW_SHARE}: another program was using these cores; such rows time the machine's "
-              "load more than this code")
-    print()
-    for name, section in record["sections"].items():
-        for label, value in section.get("ratios", {}).items():
-            print(f"{name}: {label}: {value:.3g}")
-        for note in section.get("notes", []):
-            print(f"{name}: NOTE {note}")
-    m = record["machine"]
-    print(f"\n{m['cpu']}, {m['cores']} cores, torch {m['torch']} with {m['torch_threads']} threads, "
-          f"commit {m['commit'][:10]}"
-          f"{' (+%d uncommitted files)' % m['dirty_files'] if m['dirty_files'] else ''}, {m['date']}; "
-          f"load average {m['load_average_start'][0]:.2f} at the start (this run adds its own threads), "
-          f"lowest CPU share {record['min_cpu_share'] or 0:.2f}"
-          f"{' -- LOADED MACHINE: compare ratios, not absolute times' if record['loaded_machine'] else ''}; "
-          f"{record['seconds']:.0f} s")
 
 
 if __name__ == "__main__":

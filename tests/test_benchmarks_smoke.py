@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,9 @@ sys.path.insert(0, str(BENCH))
 
 import benchkit  # noqa: E402
 import peak  # noqa: E402
+import suite_report  # noqa: E402
+
+from methods.core import cpu  # noqa: E402
 
 
 def test_peak_paths_compute_the_same_product():
@@ -31,6 +35,27 @@ def test_peak_paths_compute_the_same_product():
         peak.matmul_fn("fp64")
 
 
+def test_peak_times_only_the_paths_this_cpu_has(monkeypatch):
+    """With bf16 and oneDNN forced off (a CPU without AVX-512, a torch build without oneDNN), the
+    peak is mm_fp32 and the other paths are reported, not timed."""
+    monkeypatch.setenv(cpu.DISABLE_ENV, "bf16")
+    result = peak.measure(n=64, repeats=1)
+    assert result["onednn_bf16"] == {"supported": False,
+                                     "reason": f"not supported on this CPU (disabled by {cpu.DISABLE_ENV})"}
+    assert result["onednn_fp32"]["supported"] and result["onednn_fp32"]["gflops"] > 0
+    assert peak.fp32_ceiling() == "onednn_fp32"
+    monkeypatch.setenv(cpu.DISABLE_ENV, "onednn")
+    assert not peak.capability("onednn_bf16").supported  # bf16 is a oneDNN path
+    assert peak.fp32_ceiling() == "mm_fp32"
+    assert set(r for r, row in peak.measure(n=64, repeats=1).items() if row["supported"]) == {"mm_fp32"}
+    rows = [{"section": "peak", "variant": "2048^3 matmul, onednn_bf16", "supported": False,
+             "reason": "not supported on this CPU (no AVX-512)"},
+            {"section": "x", "variant": "y", "ms": 1.0, "throughput": 2.0, "unit": "steps/s", "cpu_share": 1.0,
+             "peak_fraction": 0.5, "peak_path": "mm_fp32"}]
+    text = suite_report.table(rows)
+    assert "not supported on this CPU (no AVX-512)" in text and "50.0% of mm_fp32" in text
+
+
 def test_interleaved_ratios_and_memory():
     calls = []
     variants = {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}
@@ -42,6 +67,20 @@ def test_interleaved_ratios_and_memory():
     assert math.isclose(benchkit.fraction_of_peak(timings, "a", 10.0, "a", 20.0), 0.5)
     memory = benchkit.peak_memory(lambda: torch.ones(4_000_000).sum())
     assert memory["peak_rss_mib"] > 0
+    assert memory["memory_method"] == "VmHWM reset via /proc/self/clear_refs" or not sys.platform.startswith("linux")
+
+
+def test_peak_memory_without_proc_or_resource(monkeypatch, tmp_path):
+    """macOS has no /proc (lifetime peak from getrusage), Windows not even getrusage (no figure)."""
+    from methods.core import rss
+
+    monkeypatch.setattr(rss, "_STATUS", tmp_path / "missing")
+    monkeypatch.setattr(rss, "_CLEAR_REFS", tmp_path / "missing")
+    memory = benchkit.peak_memory(lambda: None)
+    assert memory["memory_method"] == "getrusage ru_maxrss (process lifetime)" and memory["peak_rss_mib"] > 0
+    monkeypatch.setattr(rss, "resource", None)
+    assert benchkit.peak_memory(lambda: None) == {"peak_rss_mib": None, "rise_mib": None,
+                                                  "memory_method": "not available on this OS"}
     record = benchkit.machine_record(1)
     assert record["cores"] >= 1 and record["torch"] == torch.__version__ and len(record["commit"]) == 40
 
@@ -82,11 +121,17 @@ def test_qat_step_parts():
 
 @pytest.mark.slow
 def test_suite_runs_one_section(tmp_path):
-    """The pruning section runs with or without torch-pruning (a fresh CI machine has only our rows)."""
+    """The pruning section runs with or without torch-pruning (a fresh CI machine has only our rows),
+    and on a CPU without bf16 or an int8 engine (forced off here: issue 23's AVX2-only Zen 3)."""
     out = tmp_path / "suite.json"
-    subprocess.run([sys.executable, str(BENCH / "run.py"), "--quick", "--only", "pruning", "--out", str(out)],
-                   check=True, capture_output=True, text=True, timeout=600)
+    env = {**os.environ, cpu.DISABLE_ENV: "bf16,int8"}
+    done = subprocess.run([sys.executable, str(BENCH / "run.py"), "--quick", "--only", "pruning", "--out", str(out)],
+                          check=True, capture_output=True, text=True, timeout=600, env=env)
     record = json.loads(out.read_text())
     assert set(record["sections"]) == {"peak", "pruning"}
     assert record["sections"]["peak"]["peak"]["onednn_fp32"]["gflops"] > 0
+    assert record["sections"]["peak"]["peak"]["onednn_bf16"] == {
+        "supported": False, "reason": f"not supported on this CPU (disabled by {cpu.DISABLE_ENV})"}
+    assert record["machine"]["capabilities"]["int8_engine"]["supported"] is False
+    assert any("onednn_bf16" in line and "not supported on this CPU" in line for line in done.stdout.splitlines())
     assert any(r["variant"].startswith("prune 50% channels, ours") for r in record["sections"]["pruning"]["rows"])

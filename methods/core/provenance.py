@@ -15,6 +15,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+_CPUINFO = Path("/proc/cpuinfo")
 KEY_PACKAGES = (
     "torch", "numpy", "scipy", "scikit-learn", "pandas", "transformers", "datasets", "snakemake",
 )
@@ -55,12 +56,20 @@ def package_versions() -> dict:
 
 
 def cpu_model() -> str:
+    """The CPU's model name: ``/proc/cpuinfo`` on Linux, ``sysctl`` on macOS (``Apple M2``), else what
+    :mod:`platform` knows (on Windows the family string, elsewhere perhaps only ``arm64``)."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
+        for line in _CPUINFO.read_text().splitlines():
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    if sys.platform == "darwin":
+        try:
+            return subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
+                                  timeout=10, check=True).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
     return platform.processor() or platform.machine()
 
 

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
-import resource
-import sys
 import time
 from pathlib import Path
 
-from . import atomic, faults, provenance
+from . import atomic, faults, provenance, rss
 from .study import Run, RunContext, load_study
 from .threads import apply_threads
 
@@ -36,10 +34,15 @@ def _context(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], thr
     return RunContext(run, spec["scale"], run_dir, data_paths, need_dirs, threads, log, gpus)
 
 
-def _peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MiB."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+def _peak_rss_mb() -> float | None:
+    """Peak resident memory of this process so far, in MiB (None where the OS does not say: Windows)."""
+    peak = rss.maxrss_kib()
+    return None if peak is None else peak / 1024
+
+
+def _number(value) -> float | None:
+    """A metric as JSON stores it; None stays None: a cell this CPU cannot measure (no int8 engine)."""
+    return None if value is None else float(value)
 
 
 def _cost(start: float) -> dict:
@@ -71,8 +74,9 @@ def evaluate(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], rul
     trained = json.loads((run_dir / "train.json").read_text())
     record = {
         "spec": spec,
-        "metrics": {k: float(v) for k, v in result["metrics"].items()},
-        "timings": {k: float(v) for k, v in result.get("timings", {}).items()},
+        "metrics": {k: _number(v) for k, v in result["metrics"].items()},
+        "timings": {k: _number(v) for k, v in result.get("timings", {}).items()},
+        "kernels": dict(result.get("kernels", {})),
         "samples": {k: [float(x) for x in v] for k, v in result.get("samples", {}).items()},
         "train": {"summary": trained["summary"], "cost": trained["cost"]},
         "cost": _cost(start),

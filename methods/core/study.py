@@ -113,7 +113,9 @@ class Study:
 
     def evaluate(self, ctx: RunContext) -> dict:
         """Evaluate one trained run. Returns ``{"metrics": {name: float}, "samples": {name: [..]}}``
-        (samples optional: per-episode values for ``normal`` intervals)."""
+        (samples optional: per-episode values for ``normal`` intervals). Optional too: ``timings``,
+        and ``kernels``, ``{table method: note}`` naming the CPU kernels a method's rows used or why
+        this CPU has none (:mod:`methods.core.cpu`); such a method's values are then None."""
         raise NotImplementedError
 
     def summarize(self, spec: TableSpec, runs, scale: str, paper_numbers):

@@ -68,9 +68,9 @@ def _save(model: torch.nn.Module, path: Path) -> None:
 # --- ptq: fp32, real int8 and post-training fake quantization -----------------------------------
 
 def evaluate_ptq(ctx: RunContext) -> dict:
-    from methods.core import measure
+    from methods.core import cpu, measure
 
-    from .int8 import int8_model
+    from .int8 import int8_model, int8_path
     from .qmodules import QuantConfig, packed_size_bytes, quantize_model
 
     params = ctx.run.params
@@ -87,21 +87,31 @@ def evaluate_ptq(ctx: RunContext) -> dict:
 
     metrics[key("accuracy", "fp32", "float")] = accuracy(model, split.x_test, split.y_test)
     metrics[key("size_kb", "fp32", "float")] = measure.serialized_bytes(model) / 1024
-    int8, path = int8_model(model, calib)
-    int8_setting = f"w8a8-{path}"
-    metrics[key("accuracy", "int8-kernel", int8_setting)] = accuracy(int8, split.x_test, split.y_test)
-    metrics[key("size_kb", "int8-kernel", int8_setting)] = measure.serialized_bytes(int8) / 1024
-    # fp32 and int8 timed in turn in one process (ratios, not absolute times, are comparable)
+    # the int8 row names its engine beside the CPU; without one its cells are None: not supported on
+    # this CPU, which is no failure of the method (``kernels`` goes into the tables' machines column)
+    engine = cpu.int8_engine()
+    int8_setting = f"w8a8-{int8_path(model)}"
+    int8_keys = [key(m, "int8-kernel", int8_setting) for m in ("accuracy", "size_kb")]
+    int8_timings = [key(m, "int8-kernel", int8_setting) for b in (1, 64) for m in (f"latency_b{b}_ms", f"speedup_b{b}")]
     latencies("fp32", "float", model)
-    latencies("int8-kernel", int8_setting, int8)
-    for batch in (1, 64):
-        fp32 = timings[key(f"latency_b{batch}_ms", "fp32", "float")]
-        timings[key(f"speedup_b{batch}", "int8-kernel", int8_setting)] = fp32 / timings[key(f"latency_b{batch}_ms", "int8-kernel", int8_setting)]
+    if engine.supported:
+        int8, _ = int8_model(model, calib, engine.name)
+        metrics[int8_keys[0]] = accuracy(int8, split.x_test, split.y_test)
+        metrics[int8_keys[1]] = measure.serialized_bytes(int8) / 1024
+        # fp32 and int8 timed in turn in one process (ratios, not absolute times, are comparable)
+        latencies("int8-kernel", int8_setting, int8)
+        for batch in (1, 64):
+            fp32 = timings[key(f"latency_b{batch}_ms", "fp32", "float")]
+            timings[key(f"speedup_b{batch}", "int8-kernel", int8_setting)] = fp32 / timings[key(f"latency_b{batch}_ms", "int8-kernel", int8_setting)]
+    else:
+        metrics.update(dict.fromkeys(int8_keys))
+        timings.update(dict.fromkeys(int8_timings))
     for setting in params["settings"]:
         qmodel = quantize_model(model, QuantConfig.parse(setting), "ptq", calib)
         metrics[key("accuracy", "ptq", setting)] = accuracy(qmodel, split.x_test, split.y_test)
         metrics[key("size_kb", "ptq", setting)] = packed_size_bytes(qmodel) / 1024
-    return {"metrics": metrics, "timings": timings}
+    note = engine.note if engine.supported else f"int8 {engine.note}"  # "int8 engine x86" / "int8 not supported ..."
+    return {"metrics": metrics, "timings": timings, "kernels": {"int8-kernel": note}}
 
 
 # --- qat / lsq: fine-tuning with fake quantization ----------------------------------------------

@@ -2,7 +2,8 @@
 
 Tables (see the issue and ``briefs/quantization.md``):
 
-* ``quantization``: the ``baselines`` models in fp32, as real int8 models (torch.ao x86 kernels),
+* ``quantization``: the ``baselines`` models in fp32, as real int8 models (torch.ao kernels of the
+  platform's quantized engine, ``methods.core.cpu.int8_engine``, named beside the CPU in the footnote),
   after post-training quantization and after QAT / LSQ fine-tuning, at W8A8 to W2A2 and ternary
   weights, per tensor and per channel: accuracy, size, and int8 latency and speed-up. At paper
   scale, ResNet-20 on CIFAR-10 and ResNet-18 on ImageNet, the networks of the WrapNet paper.
@@ -119,7 +120,9 @@ class QuantizationStudy(Study):
                     "fp32 and int8-kernel rows the serialized state dict. Latency only where a real kernel exists: "
                     "torch.ao static int8 (convolutions; static-fx: FX graph mode for residual networks) or dynamic "
                     "int8 (Linear) against fp32 in channels_last, "
-                    "timed in turn in one process on the CPU the footnote names; speed-ups differ between CPUs "
+                    "timed in turn in one process on the CPU the footnote names, with its int8 engine (x86 or "
+                    "fbgemm on x86-64, qnnpack on ARM; a CPU without one leaves the int8 cells empty: not supported, "
+                    "no failure of the method); speed-ups differ between CPUs "
                     "(benchmarks/README.md compares an AMD EPYC and an Intel Xeon run).",
         ),
         TableSpec(

@@ -2,10 +2,13 @@
 
 Long-form columns (the CSV every table is written as): study, table, dataset, method, setting,
 metric, mean, ci95_low, ci95_high, n, scale, paper_value, paper_source, interval, commits, dirty,
-machines (the CPU models the runs ran on: float results can differ between CPUs).
+machines (the CPU models the runs ran on: float results can differ between CPUs; a method whose
+runs name their kernels, e.g. the int8 engine, carries that note: "Intel Xeon (int8 engine x86)").
 """
 
 from __future__ import annotations
+
+import json
 
 import pandas as pd
 
@@ -19,11 +22,19 @@ LONG_COLUMNS = ["study", "table", "dataset", "method", "setting", "metric", "mea
 GROUP = ["dataset", "method", "setting"]
 
 
+def _machines(runs: pd.DataFrame) -> set[str]:
+    """The CPU of each run, with its kernel note for the row's method where the run gave one."""
+    if "kernels" not in runs:
+        return set(runs["cpu"])
+    notes = (json.loads(kernels).get(method) for kernels, method in zip(runs["kernels"], runs["method"]))
+    return {f"{cpu} ({note})" if note else cpu for cpu, note in zip(runs["cpu"], notes)}
+
+
 def provenance(*runs: pd.DataFrame) -> dict:
     """Commits, dirty flag and CPU models of the runs behind one cell (several frames: paired runs)."""
-    frame = pd.concat([r[["commit", "dirty", "cpu"]] for r in runs])
+    frame = pd.concat([r[["commit", "dirty"]] for r in runs])
     return {"commits": " ".join(sorted(set(frame["commit"]))), "dirty": bool(frame["dirty"].any()),
-            "machines": "; ".join(sorted(set(frame["cpu"])))}
+            "machines": "; ".join(sorted(set().union(*map(_machines, runs))))}
 
 
 def cell_row(study: str, table: str, keys: tuple, metric: str, result, scale: str, origin: dict) -> dict:

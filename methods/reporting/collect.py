@@ -2,7 +2,9 @@
 
 Quality metrics and timings come from each run's ``metrics.json``; the cost columns come from
 Snakemake's ``benchmark:`` files of the run's train and evaluate jobs (wall time, CPU time, peak
-resident memory). Provenance columns (commit, dirty flag, spec hash) make every cell traceable.
+resident memory). Provenance columns (commit, dirty flag, spec hash, CPU, and ``kernels``: the
+run's ``{method: kernel note}`` as JSON) make every cell traceable. A value a CPU could not measure
+(None: no int8 engine) becomes NaN, a cell without a number.
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ def run_rows(metrics_path: Path) -> list[dict]:
         "run_id": f"{spec['study']}/{spec['dataset']}/{spec['method']}/{spec['setting']}/seed{spec['seed']}",
         "commit": prov["git"]["commit"], "dirty": bool(prov["git"]["dirty"]),
         "spec_hash": prov["spec_hash"], "threads": prov["threads"], "cpu": prov["cpu"],
+        "kernels": json.dumps(record.get("kernels", {}), sort_keys=True),
     }
     rows = []
 
     def add(metric, value, kind, sample=-1):
-        rows.append({**base, "metric": metric, "value": float(value), "kind": kind, "sample": sample})
+        value = float("nan") if value is None else float(value)
+        rows.append({**base, "metric": metric, "value": value, "kind": kind, "sample": sample})
 
     for metric, value in record["metrics"].items():
         add(metric, value, "quality")

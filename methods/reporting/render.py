@@ -12,6 +12,7 @@ import math
 
 import pandas as pd
 
+from methods.core.cpu import NOT_SUPPORTED
 from methods.core.stats import INTERVAL_TEXT
 from methods.core.specs import TableSpec
 
@@ -71,9 +72,11 @@ def footnote(long: pd.DataFrame, spec: TableSpec) -> str:
     cells = f"Cells: mean ± half-width of {parts[0]}. " + "".join(f"Also {part}. " for part in parts[1:])
     if "none" in kinds:  # derived rows, e.g. average ranks over datasets
         cells += f"Rows without an interval: n = {ns('none')}. "
-    machines = sorted({m for text in measured["machines"] for m in str(text).split("; ") if m})
+    # every row's machines, measured or not: a cell the CPU could not measure says why there
+    machines = sorted({m for text in long["machines"].dropna() for m in str(text).split("; ") if m})
+    unsupported = " or not supported on the CPU named" if any(NOT_SUPPORTED in m for m in machines) else ""
     return (f"{cells}Scale: {scale}. Commit: {', '.join(c[:12] for c in commits) or 'n/a'}{dirty}. "
-            f"CPU: {'; '.join(machines) or 'n/a'}. — = not run at this scale.")
+            f"CPU: {'; '.join(machines) or 'n/a'}. — = not run at this scale{unsupported}.")
 
 
 def markdown(long: pd.DataFrame, spec: TableSpec, layout=wide) -> str:

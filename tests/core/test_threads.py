@@ -1,7 +1,17 @@
 import subprocess
 import sys
 
+from methods.core import threads
 from methods.core.threads import effective_threads, reserved_threads
+
+
+def test_available_cores_without_sched_getaffinity(monkeypatch):
+    """macOS and Windows have no CPU affinity call: the core count is os.cpu_count() (or 1)."""
+    monkeypatch.delattr(threads.os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 6)
+    assert threads.available_cores() == 6
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: None)
+    assert threads.available_cores() == 1
 
 
 def test_rule_threads_are_kept_when_cores_are_not_overcommitted():

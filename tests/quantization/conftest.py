@@ -11,6 +11,17 @@ def _one_thread():
     torch.set_num_threads(1)
 
 
+@pytest.fixture
+def int8_engine() -> str:
+    """The quantized engine of this platform; tests of real int8 kernels skip where there is none."""
+    from methods.core import cpu
+
+    engine = cpu.int8_engine()
+    if not engine.supported:
+        pytest.skip(f"int8: {engine.note}")
+    return engine.name
+
+
 @pytest.fixture(scope="session")
 def digits():
     """Standardized digits (train, test) tensors: 1,437 / 360 real 8x8 images."""

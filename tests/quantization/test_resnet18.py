@@ -47,9 +47,9 @@ def test_w8a8_fake_quantization_wraps_every_layer_and_stays_close(model_and_inpu
     assert (quantized - reference).abs().max() < 0.1 * reference.abs().max()
 
 
-def test_int8_kernels_quantize_the_shortcut_sums(model_and_inputs):
+def test_int8_kernels_quantize_the_shortcut_sums(model_and_inputs, int8_engine):
     model, x = model_and_inputs
-    int8, path = int8_model(model, x)
+    int8, path = int8_model(model, x, int8_engine)
     assert path == "static-fx"
     assert any("quantized" in type(m).__module__ for m in int8.modules())
     with torch.no_grad():
