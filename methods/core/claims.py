@@ -130,6 +130,8 @@ def check(study, claims: tuple[Claim, ...], known_rows) -> None:
         if claim.table not in tables:
             raise ConfigError(f"{key}: table", claim.table, f"one of {sorted(tables)}")
         spec = tables[claim.table]
+        if claim.metric not in spec.metrics:
+            raise ConfigError(f"{key}: metric", claim.metric, f"one of {list(spec.metrics)}")
         rows = known_rows(spec)
         unknown_scales = [s for s in claim.scales if s not in SCALES]
         if unknown_scales:

@@ -87,3 +87,35 @@ def test_more_seeds_only_adds_the_new_runs(smoke):
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, flags=re.M))
     assert before < after
     assert int(jobs["train"]) == len(after - before)  # only the new seeds' runs; finished runs are kept
+
+
+def test_claims_scorecard_is_written_with_a_verdict_for_every_claim(smoke):
+    from methods.core.verdict import VERDICTS
+
+    reports = smoke / "reports" / "smoke"
+    claims = pd.read_csv(reports / "claims.csv")
+    assert {"claim", "paper", "statement", "table", "dataset", "setting", "effect", "ci95_low", "ci95_high", "n",
+            "verdict", "reason", "scale", "commits", "machines"} <= set(claims.columns)
+    assert set(claims["verdict"]) <= set(VERDICTS) and (claims["verdict"] != "not run").any()
+    assert claims.loc[claims["verdict"] == "not run", "reason"].notna().all()
+    assert (reports / "figures" / "claims-effects.png").stat().st_size > 1000
+    assert "Claims scorecard" in (reports / "README.md").read_text()
+
+
+def test_table_rows_known_at_plan_time_cover_every_measured_row(smoke):
+    """Claims are checked against each study's ``table_rows``: they must hold every row the jobs report."""
+    import yaml
+
+    from methods.core.claims_plan import feeds
+    from methods.core.plan import build_plan
+    from methods.core.study import load_study
+
+    plan = build_plan({**yaml.safe_load((smoke / "config" / "config.yaml").read_text()), "scale": "smoke"})
+    for table in plan.tables:
+        study = load_study(table.study)
+        known = study.table_rows(table.spec, [plan.runs[r] for r in table.run_ids if feeds(table.spec, plan.runs[r])])
+        long = pd.read_csv(smoke / "reports" / "smoke" / f"{table.spec.name}.csv")
+        measured = long[(long["n"] > 0) & (long["dataset"] != "average")]
+        rows = set(zip(measured["dataset"], measured["method"], measured["setting"]))
+        rows = {r for r in rows if not r[2].startswith("Δ ")}  # paired rows derived by the tables
+        assert rows <= known, (table.spec.name, sorted(rows - known))
