@@ -54,6 +54,7 @@ class Paired:
     scale: str = "difference"
     margin_reason: str = "the claim states a direction only"
     units: str = "seeds"
+    datasets: tuple[str, ...] | None = None  # a subset of the claim's datasets (default: all of them)
 
     def label(self, metric: str) -> str:
         against = self.b.label(metric) if self.b else f"{self.margin:g}"
@@ -70,6 +71,7 @@ class Agrees:
     row: Side
     tolerance: float
     tolerance_reason: str
+    datasets: tuple[str, ...] | None = None  # a subset of the claim's datasets (default: all of them)
 
     def label(self, metric: str) -> str:
         return f"{self.row.label(metric)} vs paper"
@@ -105,10 +107,11 @@ class Claim:
         seeds gets a row per dataset; one paired over datasets gets one row for all of them."""
         rows = []
         for index, test in enumerate(self.tests):
+            datasets = test.datasets or self.datasets
             if isinstance(test, Paired) and test.units == "datasets":
-                rows.append((f"{len(self.datasets)} datasets", self.datasets, index, test))
+                rows.append((f"{len(datasets)} datasets", datasets, index, test))
             else:
-                rows += [(dataset, (dataset,), index, test) for dataset in self.datasets]
+                rows += [(dataset, (dataset,), index, test) for dataset in datasets]
         return rows
 
 
@@ -144,6 +147,9 @@ def check(study, claims: tuple[Claim, ...], known_rows) -> None:
 
 
 def _check_test(key: str, claim: Claim, spec, test: Test, rows) -> None:
+    outside = [d for d in test.datasets or () if d not in claim.datasets]
+    if outside:
+        raise ConfigError(f"{key}: test datasets", outside, f"datasets of the claim {list(claim.datasets)}")
     if isinstance(test, Paired):
         if test.better not in ("higher", "lower"):
             raise ConfigError(f"{key}: better", test.better, "'higher' or 'lower'")

@@ -38,7 +38,7 @@ def _effect(row) -> str:
     return f"{row['effect']:.2f}x" if row["effect_scale"] == "ratio" else f"{row['effect']:+.2f}"
 
 
-def test_lines(frame: pd.DataFrame) -> pd.DataFrame:
+def tests_table(frame: pd.DataFrame) -> pd.DataFrame:
     """The per-test table: dataset, test, effect [interval], n, margin, verdict and reason."""
     out = []
     for _, row in frame.iterrows():
@@ -47,11 +47,20 @@ def test_lines(frame: pd.DataFrame) -> pd.DataFrame:
                     if decided and not math.isnan(row["ci95_low"]) else "—")
         paper_value = "" if pd.isna(row["paper_value"]) else f" (paper {row['paper_value']:g})"
         margin = f"±{row['margin']:g}" if paper_value else f"{row['margin']:g}"
+        margin += "x" if row["effect_scale"] == "ratio" else ""
         out.append({"claim": row["claim"], "dataset": row["dataset"], "test": row["setting"] + paper_value,
                     "metric": row["metric"], "effect": _effect(row) if decided else "—",
                     "95% interval": interval, "n": int(row["n"]) if decided else "—", "margin": margin,
                     "verdict": row["verdict"], "reason": row["reason"] if isinstance(row["reason"], str) else ""})
     return pd.DataFrame(out)
+
+
+def not_run_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Tests not run, one line per claim and reason, with the datasets and the number of tests."""
+    skipped = frame[frame["verdict"] == NOT_RUN]
+    out = [{"claim": claim, "datasets": ", ".join(dict.fromkeys(group["dataset"])), "tests": len(group),
+            "reason": reason} for (claim, reason), group in skipped.groupby(["claim", "reason"], sort=False)]
+    return pd.DataFrame(out, columns=["claim", "datasets", "tests", "reason"])
 
 
 def claim_lines(frame: pd.DataFrame) -> pd.DataFrame:
@@ -78,14 +87,18 @@ def markdown(frame: pd.DataFrame) -> str:
     scale = frame["scale"].iloc[0]
     lines = [f"# Claims scorecard, scale `{scale}`", "", f"**{counts_text(frame)}**", "", RULE, "",
              "## Claims", "", claim_lines(frame).to_markdown(index=False), "", "## Tests", ""]
-    lines += [test_lines(frame).to_markdown(index=False, disable_numparse=True), "", _footnote(frame)]
+    decided = tests_table(frame[frame["verdict"] != NOT_RUN])
+    lines += [decided.to_markdown(index=False, disable_numparse=True) if len(decided) else "No test ran.", "",
+              _footnote(frame), "", "## Not run at this scale", ""]
+    skipped = not_run_table(frame)
+    lines += [skipped.to_markdown(index=False) if len(skipped) else "Every test ran."]
     reasons = sorted({r for r in frame["margin_reason"].dropna() if r})
     lines += ["", "Margins and tolerances:"] + [f"- {r}" for r in reasons]
     return "\n".join(lines) + "\n"
 
 
 def latex(frame: pd.DataFrame) -> str:
-    table = test_lines(frame).drop(columns=["reason"])
+    table = tests_table(frame).drop(columns=["reason"])
     caption = f"Claims scorecard: {counts_text(frame)}. {_footnote(frame)}"
     styler = table.style.hide(axis="index").format(escape="latex").format_index(escape="latex", axis=1)
     body = styler.to_latex(hrules=True, caption=caption.replace("%", r"\%").replace("_", r"\_"),

@@ -11,6 +11,8 @@ rule claims:
         "results/{scale}/{study}/claims.csv",
     log:
         "logs/{scale}/claims/{study}.log",
+    benchmark:
+        "logs/{scale}/claims/{study}.benchmark.tsv"
     params:
         reasons=claims_reasons,
         runs=lambda wildcards, input: f"--runs {input[0]}" if input else "",
@@ -52,6 +54,8 @@ rule scorecard:
         ),
     log:
         "logs/{scale}/scorecard.log",
+    benchmark:
+        "logs/{scale}/scorecard.benchmark.tsv"
     conda:
         "../../envs/effrepro.yaml"
     threads: one_thread
