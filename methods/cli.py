@@ -87,8 +87,15 @@ def _claims(args) -> None:
     from methods.core.study import load_study
     from methods.reporting.scorecard import evaluate
 
+    from methods.core.claims_plan import declarations_hash
+    from methods.core.errors import ConfigError
+
+    study = load_study(args.study)
+    if declarations_hash(study) != args.declared:
+        raise ConfigError(f"claims of study '{args.study}'", declarations_hash(study),
+                          f"the declarations the workflow planned ({args.declared}); plan again")
     runs = pd.read_parquet(args.runs) if args.runs else None
-    frame = evaluate(load_study(args.study), runs, args.scale, json.loads(args.reasons))
+    frame = evaluate(study, runs, args.scale, json.loads(args.reasons))
     atomic.write_text(args.out, frame.to_csv(index=False))
 
 
@@ -174,6 +181,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", required=True)
     p.add_argument("--runs", default="", help="the study's runs.parquet (none when no claim row runs)")
     p.add_argument("--reasons", required=True, help="JSON: row key -> why it is not run ('' when it runs)")
+    p.add_argument("--declared", required=True, help="digest of the claim declarations the workflow planned")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_claims)
 

@@ -11,6 +11,7 @@ be read. All of it without torch or pandas, like the rest of the plan.
 from __future__ import annotations
 
 import csv
+import hashlib
 from dataclasses import dataclass
 from functools import cache
 
@@ -34,6 +35,12 @@ class ClaimRow:
     @property
     def key(self) -> str:
         return f"{self.claim.id}|{self.dataset}|{self.test}"
+
+
+def declarations_hash(study) -> str:
+    """A digest of ``study``'s claim declarations: a rule parameter, so that editing a claim (its margin,
+    say) re-evaluates that study's claims, and the job can tell that it reads what was planned."""
+    return hashlib.sha256(repr(study.claims()).encode()).hexdigest()[:16]
 
 
 def feeds(spec: TableSpec, run) -> bool:

@@ -141,3 +141,18 @@ def test_a_planned_row_without_values_is_an_error():
     reasons = {row.key: row.reason for row in build_plan(_config(metalearning={})).claims}
     with pytest.raises(Exception, match="no values"):
         scorecard.evaluate(study, _runs({("protonet", "baseline", "acc_1shot"): [1.0, 2.0]}), "laptop", reasons)
+
+
+def test_the_claims_job_refuses_declarations_other_than_the_planned_ones(tmp_path, caplog):
+    from methods.cli import main
+    from methods.core.claims_plan import declarations_hash
+
+    study = load_study("metalearning")
+    reasons = {row.key: "study disabled in config" for row in build_plan(_config(metalearning={})).claims
+               if row.study == "metalearning"}
+    args = ["claims", "--study", "metalearning", "--scale", "laptop", "--reasons", json.dumps(reasons),
+            "--out", str(tmp_path / "claims.csv")]
+    assert main([*args, "--declared", "0" * 16]) == 1 and "plan again" in caplog.text
+    assert not (tmp_path / "claims.csv").exists()
+    assert main([*args, "--declared", declarations_hash(study)]) == 0
+    assert set(pd.read_csv(tmp_path / "claims.csv")["verdict"]) == {rule.NOT_RUN}

@@ -15,6 +15,7 @@ rule claims:
         "logs/{scale}/claims/{study}.benchmark.tsv"
     params:
         reasons=claims_reasons,
+        declared=claims_declared,
         runs=lambda wildcards, input: f"--runs {input[0]}" if input else "",
     conda:
         "../../envs/effrepro.yaml"
@@ -26,7 +27,7 @@ rule claims:
         "claims of study {wildcards.study}"
     shell:
         "effrepro claims --study {wildcards.study} --scale {wildcards.scale} {params.runs}"
-        " --reasons {params.reasons:q} --out {output} > {log} 2>&1"
+        " --reasons {params.reasons:q} --declared {params.declared} --out {output} > {log} 2>&1"
 
 
 rule scorecard:

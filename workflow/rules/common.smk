@@ -4,6 +4,7 @@ import json
 from snakemake.exceptions import WorkflowError
 
 from methods.core.errors import EffreproError
+from methods.core.claims_plan import declarations_hash
 from methods.core.plan import build_plan, left_out_summary
 from methods.core.study import load_study
 from methods.data.registry import get_dataset
@@ -158,6 +159,10 @@ def claims_runs(wildcards):
 
 def claims_reasons(wildcards):
     return json.dumps(CLAIM_ROWS[wildcards.study], sort_keys=True)
+
+
+def claims_declared(wildcards):
+    return declarations_hash(load_study(wildcards.study))
 
 
 def claims_files(scale):
