@@ -33,8 +33,7 @@ class Side:
     metric: str | None = None
 
     def label(self, claim_metric: str) -> str:
-        metric = f" [{self.metric}]" if self.metric and self.metric != claim_metric else ""
-        return f"{self.method} {self.setting}{metric}"
+        return f"{self.method} {self.setting}"
 
 
 @dataclass(frozen=True)
@@ -57,8 +56,17 @@ class Paired:
     datasets: tuple[str, ...] | None = None  # a subset of the claim's datasets (default: all of them)
 
     def label(self, metric: str) -> str:
-        against = self.b.label(metric) if self.b else f"{self.margin:g}"
-        return f"{self.a.label(metric)} vs {against}"
+        """"bonsai s0.50 vs wanda s0.50"; only what differs between the sides is repeated on B's side."""
+        a, b = self.a, self.b
+        if b is None:
+            return f"{a.label(metric)} vs {self.margin:g}"
+        a_metric, b_metric = a.metric or metric, b.metric or metric
+        if (a.method, a.setting) == (b.method, b.setting):
+            return f"{a.method} {a.setting}: {a_metric} vs {b_metric}"
+        if a.method == b.method and a_metric == b_metric:
+            return f"{a.method} {a.setting} vs {b.setting}"
+        metrics = f" ({a_metric} vs {b_metric})" if a_metric != b_metric else ""
+        return f"{a.method} {a.setting} vs {b.method} {b.setting}{metrics}"
 
     def sides(self) -> tuple[Side, ...]:
         return (self.a,) if self.b is None else (self.a, self.b)

@@ -34,8 +34,15 @@ def counts_text(frame: pd.DataFrame) -> str:
     return f"{parts} ({len(frame)} tests of {frame['claim'].nunique()} claims)"
 
 
+def _decimals(row) -> int:
+    """Enough decimals for the interval's width to show (AUC differences of 0.01 need three)."""
+    width = abs(row["ci95_high"] - row["ci95_low"]) if not math.isnan(row["ci95_low"]) else abs(row["effect"])
+    return 3 if width < 0.2 else 2
+
+
 def _effect(row) -> str:
-    return f"{row['effect']:.2f}x" if row["effect_scale"] == "ratio" else f"{row['effect']:+.2f}"
+    d = _decimals(row)
+    return f"{row['effect']:.{d}f}x" if row["effect_scale"] == "ratio" else f"{row['effect']:+.{d}f}"
 
 
 def tests_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -43,7 +50,8 @@ def tests_table(frame: pd.DataFrame) -> pd.DataFrame:
     out = []
     for _, row in frame.iterrows():
         decided = row["verdict"] != NOT_RUN
-        interval = (f"[{row['ci95_low']:.2f}, {row['ci95_high']:.2f}]"
+        d = _decimals(row) if decided else 2
+        interval = (f"[{row['ci95_low']:.{d}f}, {row['ci95_high']:.{d}f}]"
                     if decided and not math.isnan(row["ci95_low"]) else "—")
         paper_value = "" if pd.isna(row["paper_value"]) else f" (paper {row['paper_value']:g})"
         margin = f"±{row['margin']:g}" if paper_value else f"{row['margin']:g}"
@@ -109,9 +117,37 @@ def latex(frame: pd.DataFrame) -> str:
 COLOURS = {"reproduced": "#1b7837", "contradicted": "#b2182b", "inconclusive": "#7f7f7f"}
 
 
-def forest(frame: pd.DataFrame, out: Path) -> None:
-    """Each decided test's effect and 95% interval, one panel per claim, with the margin (or the
-    paper's ± tolerance) as dashed lines; colours are the verdicts."""
+def _panel(ax, rows: pd.DataFrame, claim: str) -> None:
+    """One claim's tests: effect and interval per test (colour: verdict), the margin dashed."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    y = list(range(len(rows)))[::-1]
+    for yi, (_, row) in zip(y, rows.iterrows()):
+        low = row["ci95_low"] if not math.isnan(row["ci95_low"]) else row["effect"]
+        high = row["ci95_high"] if not math.isnan(row["ci95_high"]) else row["effect"]
+        colour = COLOURS[row["verdict"]]
+        ax.plot([low, high], [yi, yi], color=colour, lw=2)
+        ax.plot(row["effect"], yi, "o", color=colour, ms=5)
+    first = rows.iloc[0]
+    agreement = not pd.isna(first["paper_value"])
+    for edge in ([-first["margin"], first["margin"]] if agreement else [first["margin"]]):
+        ax.axvline(edge, color="black", ls="--", lw=1)
+    if first["effect_scale"] == "ratio":
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}x"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    several = rows["metric"].nunique() > 1
+    ax.set_yticks(y, [f"{r['dataset']}: {r['setting']}" + (f" [{r['metric']}]" if several else "")
+                      for _, r in rows.iterrows()], fontsize=7)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    unit = ("ours − paper" if agreement else "effect") + ("" if several else f" ({first['metric']})")
+    ax.set_title(f"{claim}: {unit}", fontsize=8, loc="left")
+    ax.tick_params(axis="x", labelsize=7)
+
+
+def forest(frame: pd.DataFrame, out: Path, columns: int = 2) -> None:
+    """Each decided test's effect and 95% interval, one panel per claim (``columns`` panels a row),
+    with the margin (or the paper's ± tolerance) as dashed lines; colours are the verdicts."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -119,29 +155,18 @@ def forest(frame: pd.DataFrame, out: Path) -> None:
 
     decided = frame[(frame["verdict"] != NOT_RUN) & frame["effect"].notna()]
     claims = list(dict.fromkeys(decided["claim"]))
-    heights = [max(len(decided[decided["claim"] == c]), 1) * 0.32 + 0.7 for c in claims] or [1.0]
-    fig, axes = plt.subplots(len(claims) or 1, 1, figsize=(8, sum(heights)),
+    grid_rows = max(1, math.ceil(len(claims) / columns))
+    sizes = [len(decided[decided["claim"] == c]) for c in claims]
+    heights = [max(sizes[r * columns:(r + 1) * columns] or [1]) * 0.28 + 0.8 for r in range(grid_rows)]
+    fig, axes = plt.subplots(grid_rows, columns, figsize=(7.5 * columns, sum(heights)),
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
-    for ax, claim in zip(axes[:, 0], claims):
-        rows = decided[decided["claim"] == claim].reset_index(drop=True)
-        y = range(len(rows))[::-1]
-        for yi, (_, row) in zip(y, rows.iterrows()):
-            low = row["ci95_low"] if not math.isnan(row["ci95_low"]) else row["effect"]
-            high = row["ci95_high"] if not math.isnan(row["ci95_high"]) else row["effect"]
-            colour = COLOURS[row["verdict"]]
-            ax.plot([low, high], [yi, yi], color=colour, lw=2)
-            ax.plot(row["effect"], yi, "o", color=colour, ms=5)
-        first = rows.iloc[0]
-        agreement = not pd.isna(first["paper_value"])
-        edges = [-first["margin"], first["margin"]] if agreement else [first["margin"]]
-        for edge in edges:
-            ax.axvline(edge, color="black", ls="--", lw=1)
-        if first["effect_scale"] == "ratio":
-            ax.set_xscale("log")
-        ax.set_yticks(list(y), [f"{r['dataset']}: {r['setting']}" for _, r in rows.iterrows()], fontsize=7)
-        ax.set_title(f"{claim}" + (" (ours − paper)" if agreement else ""), fontsize=9, loc="left")
-        ax.tick_params(axis="x", labelsize=8)
-    fig.tight_layout()
+    for ax, claim in zip(axes.flat, claims):
+        _panel(ax, decided[decided["claim"] == claim].reset_index(drop=True), claim)
+    for ax in list(axes.flat)[len(claims):]:
+        ax.axis("off")
+    handles = [plt.Line2D([], [], color=c, marker="o", lw=2, label=v) for v, c in COLOURS.items()]
+    fig.legend(handles=handles, loc="upper right", fontsize=8, ncol=3)
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
     with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
