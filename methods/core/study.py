@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .specs import SCALES, FigureSpec, TableSpec
+from .specs import SCALES, FigureSpec, TableSpec  # SCALES and FigureSpec: re-exported for the studies
 
 
 @dataclass(frozen=True)

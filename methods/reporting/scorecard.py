@@ -17,7 +17,7 @@ import math
 import pandas as pd
 
 from methods.core import verdict as rule
-from methods.core.claims import Agrees, Claim, Paired, metric_of
+from methods.core.claims import Claim, Paired, metric_of
 from methods.core.errors import EffreproError
 
 from . import paper
