@@ -156,3 +156,12 @@ def test_the_claims_job_refuses_declarations_other_than_the_planned_ones(tmp_pat
     assert not (tmp_path / "claims.csv").exists()
     assert main([*args, "--declared", declarations_hash(study)]) == 0
     assert set(pd.read_csv(tmp_path / "claims.csv")["verdict"]) == {rule.NOT_RUN}
+
+
+def test_a_claim_outside_its_scales_is_not_run_with_its_reason(monkeypatch):
+    study = load_study("metalearning")
+    good = study.claims()[1]
+    paper_only = Claim(**{**good.__dict__, "scales": ("paper",), "scale_reason": "needs the paper's schedule"})
+    monkeypatch.setattr(type(study), "claims", lambda self: (paper_only,))
+    reasons = {row.reason for row in build_plan(_config(metalearning={})).claims}
+    assert reasons == {"not meaningful at the laptop scale: needs the paper's schedule"}
