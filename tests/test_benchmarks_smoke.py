@@ -135,3 +135,27 @@ def test_suite_runs_one_section(tmp_path):
     assert record["machine"]["capabilities"]["int8_engine"]["supported"] is False
     assert any("onednn_bf16" in line and "not supported on this CPU" in line for line in done.stdout.splitlines())
     assert any(r["variant"].startswith("prune 50% channels, ours") for r in record["sections"]["pruning"]["rows"])
+
+
+def test_concurrency_reads_job_intervals_from_a_snakemake_log():
+    import concurrency
+
+    log = """
+[Sun Dec  6 08:00:00 2026]
+Job 3: train quantization/digits/qat/all seed 0
+Reason: Missing output files
+[Sun Dec  6 08:00:02 2026]
+Job 4: evaluate quantization/digits/ptq/all seed 0
+[Sun Dec  6 08:00:05 2026]
+Finished jobid: 3 (Rule: train)
+[Sun Dec  6 08:00:10 2026]
+Finished jobid: 4 (Rule: evaluate)
+[Sun Dec  6 08:00:11 2026]
+Job 5: collect runs of study quantization
+""".splitlines()
+    intervals = concurrency.job_intervals(log)
+    assert intervals == {3: (0.0, 5.0, "train quantization/digits/qat/all seed 0"),
+                         4: (2.0, 10.0, "evaluate quantization/digits/ptq/all seed 0")}  # 5 never finished
+    result = concurrency.utilisation(intervals)
+    assert result["span_s"] == 10 and result["seconds_by_jobs_running"] == {1: 7, 2: 3}
+    assert result["alone_s"] == {"evaluate quantization/ptq": 5, "train quantization/qat": 2}
