@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -54,7 +55,7 @@ def test_agreement_with_a_paper_number():
 
 
 def _config(**studies):
-    config = yaml.safe_load(open("config/config.yaml"))
+    config = yaml.safe_load((Path(__file__).resolve().parents[2] / "config" / "config.yaml").read_text())
     for name, entry in config["studies"].items():
         entry["enabled"] = name in studies or not studies
     return {**config, **{"scale": "laptop"}}
