@@ -84,15 +84,15 @@ def _claims(args) -> None:
     import pandas as pd
 
     from methods.core import atomic
+    from methods.core.claims_plan import declarations_hash
+    from methods.core.errors import ConfigError
     from methods.core.study import load_study
     from methods.reporting.scorecard import evaluate
 
-    from methods.core.claims_plan import declarations_hash
-    from methods.core.errors import ConfigError
-
     study = load_study(args.study)
-    if declarations_hash(study) != args.declared:
-        raise ConfigError(f"claims of study '{args.study}'", declarations_hash(study),
+    declared = declarations_hash(study)
+    if declared != args.declared:
+        raise ConfigError(f"claims of study '{args.study}'", declared,
                           f"the declarations the workflow planned ({args.declared}); plan again")
     runs = pd.read_parquet(args.runs) if args.runs else None
     frame = evaluate(study, runs, args.scale, json.loads(args.reasons))
@@ -100,21 +100,15 @@ def _claims(args) -> None:
 
 
 def _scorecard(args) -> None:
-    import pandas as pd
-
     from methods.core import atomic
     from methods.reporting import scorecard_render as render
 
-    frame = pd.concat([pd.read_csv(path, keep_default_na=False, na_values={c: [""] for c in NUMERIC})
-                       for path in args.claims], ignore_index=True)
+    frame = render.read(args.claims)
     prefix = Path(args.out_prefix)
     render.forest(frame, Path(args.figure))
     atomic.write_text(prefix.with_suffix(".md"), render.markdown(frame))
     atomic.write_text(prefix.with_suffix(".tex"), render.latex(frame))
     atomic.write_text(prefix.with_suffix(".csv"), frame.to_csv(index=False))
-
-
-NUMERIC = ("effect", "ci95_low", "ci95_high", "margin", "paper_value")
 
 
 def _index(args) -> None:

@@ -32,7 +32,7 @@ class Side:
     setting: str
     metric: str | None = None
 
-    def label(self, claim_metric: str) -> str:
+    def label(self) -> str:
         return f"{self.method} {self.setting}"
 
 
@@ -59,7 +59,7 @@ class Paired:
         """"bonsai s0.50 vs wanda s0.50"; only what differs between the sides is repeated on B's side."""
         a, b = self.a, self.b
         if b is None:
-            return f"{a.label(metric)} vs {self.margin:g}"
+            return f"{a.label()} vs {self.margin:g}"
         a_metric, b_metric = a.metric or metric, b.metric or metric
         if (a.method, a.setting) == (b.method, b.setting):
             return f"{a.method} {a.setting}: {a_metric} vs {b_metric}"
@@ -82,7 +82,7 @@ class Agrees:
     datasets: tuple[str, ...] | None = None  # a subset of the claim's datasets (default: all of them)
 
     def label(self, metric: str) -> str:
-        return f"{self.row.label(metric)} vs paper"
+        return f"{self.row.label()} vs paper"
 
     def sides(self) -> tuple[Side, ...]:
         return (self.row,)

@@ -70,15 +70,23 @@ def _known_rows(study, spec: TableSpec) -> set:
     return rows | {key[:3] for key in _paper_rows(study, spec.name)}
 
 
+def _paper_keys(claim: Claim, datasets, test: Agrees) -> list[tuple]:
+    metric = metric_of(test.row, claim)
+    return [(dataset, test.row.method, test.row.setting, metric) for dataset in datasets]
+
+
 def _check_paper_numbers(study, claim: Claim) -> None:
     numbers = _paper_rows(study, claim.table)
-    for test in claim.tests:
-        if isinstance(test, Agrees):
-            for dataset in claim.datasets:
-                key = (dataset, test.row.method, test.row.setting, metric_of(test.row, claim))
-                if key not in numbers:
-                    raise ConfigError(f"claim '{claim.id}' of study '{study.name}': paper number", key,
-                                      f"a row of {study.paper_numbers_path()} for table '{claim.table}'")
+    for _, datasets, _, test in claim.rows():
+        for key in _paper_keys(claim, datasets, test) if isinstance(test, Agrees) else ():
+            if key not in numbers:
+                raise ConfigError(f"claim '{claim.id}' of study '{study.name}': paper number", key,
+                                  f"a row of {study.paper_numbers_path()} for table '{claim.table}'")
+
+
+@cache
+def _gpu_datasets(study, scale: str) -> frozenset:
+    return frozenset(r.dataset for r in study.grid(scale, 1) if r.resources.gpu)
 
 
 def _keys(datasets, test: Test) -> set:
@@ -89,7 +97,7 @@ def _elsewhere(study, claim: Claim, keys: set, scale: str) -> str:
     others = [s for s in SCALES if s != scale and keys <= _scale_rows(study, claim.table, s)]
     if not others:
         return f"no rows at the {scale} scale"
-    gpu = any(r.resources.gpu for s in others for r in study.grid(s, 1) if r.dataset in {k[0] for k in keys})
+    gpu = any(key[0] in _gpu_datasets(study, s) for s in others for key in keys)
     return f"runs at the {' and '.join(others)} scale only" + (" (GPU jobs)" if gpu else "")
 
 
@@ -100,9 +108,8 @@ def _reason(study, claim: Claim, datasets, test: Test, scale: str, enabled: bool
     if scale not in claim.scales:
         return f"not meaningful at the {scale} scale" + (f": {claim.scale_reason}" if claim.scale_reason else "")
     if isinstance(test, Agrees):
-        metric = metric_of(test.row, claim)
-        unread = [d for d in datasets if _paper_rows(study, claim.table)[(d, test.row.method, test.row.setting, metric)]
-                  != "read"]
+        numbers = _paper_rows(study, claim.table)
+        unread = [key[0] for key in _paper_keys(claim, datasets, test) if numbers[key] != "read"]
         if unread:
             return f"the paper's number could not be read ({', '.join(unread)}; see paper_numbers.csv)"
     if keys <= planned:

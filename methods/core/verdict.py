@@ -44,6 +44,14 @@ def _interval_reason(n: int) -> str:
     return f"n = {n}: no interval over fewer than 2 units" if n < 2 else ""
 
 
+def position(low: float, high: float, edge: float) -> str | None:
+    """Where the interval [low, high] lies against ``edge``: ``above``, ``below`` or ``across``; None
+    when there is no interval (fewer than 2 units)."""
+    if math.isnan(low) or math.isnan(high):
+        return None
+    return "above" if low > edge else "below" if high < edge else "across"
+
+
 def paired(a, b, better: str, margin: float, scale: str) -> Outcome:
     """Verdict of "A beats B by more than ``margin``" from per-unit values (``b=None``: A against the
     margin alone). ``a`` and ``b`` are aligned arrays, one value per unit."""
@@ -61,14 +69,7 @@ def paired(a, b, better: str, margin: float, scale: str) -> Outcome:
         diff = -diff
     result = t_interval(diff)
     mean, low, high = result.mean, result.low, result.high
-    if math.isnan(low):
-        verdict = INCONCLUSIVE
-    elif low > edge:
-        verdict = REPRODUCED
-    elif high < edge:
-        verdict = CONTRADICTED
-    else:
-        verdict = INCONCLUSIVE
+    verdict = {"above": REPRODUCED, "below": CONTRADICTED}.get(position(low, high, edge), INCONCLUSIVE)
     if scale == "ratio":
         mean, low, high = math.exp(mean), math.exp(low), math.exp(high)
     return Outcome(mean, low, high, result.n, verdict, _interval_reason(result.n))

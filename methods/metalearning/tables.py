@@ -15,11 +15,10 @@ identical for every model): the paired comparison the issue asks for, with the s
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from methods.core.stats import Interval, normal_interval, t_interval_over_groups
+from methods.core.verdict import position
 from methods.reporting.aggregate import LONG_COLUMNS, aggregate, cell_row, provenance
 from methods.reporting.render import format_cell
 from methods.reporting.render import wide as generic_wide
@@ -97,10 +96,9 @@ def summarize(spec, runs: pd.DataFrame, study: str, scale: str, paper_numbers: p
 
 
 def verdict(low: float, high: float) -> str:
-    """Where the interval [low, high] of a difference lies with respect to 0."""
-    if math.isnan(low) or math.isnan(high):
-        return "n/a"
-    return "above" if low > 0 else "below" if high < 0 else "within"
+    """Where the interval [low, high] of a difference lies with respect to 0 (the claims' rule,
+    :func:`methods.core.verdict.position`), in the words of the table's verdict column."""
+    return {"above": "above", "below": "below", "across": "within", None: "n/a"}[position(low, high, 0.0)]
 
 
 def wide(long: pd.DataFrame, spec) -> tuple[pd.DataFrame, list[str]]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .scorecard_render import counts_text
+from .scorecard_render import counts_text, read
 
 
 def index_markdown(scale: str, tables: list[tuple[str, str, Path, list[str]]], left_out: list[str],
@@ -16,7 +16,7 @@ def index_markdown(scale: str, tables: list[tuple[str, str, Path, list[str]]], l
     lines = [f"# effrepro tables, scale `{scale}`", ""]
     for path in claims:
         lines += ["## Does each technique do what its paper says?", "",
-                  f"**[Claims scorecard](claims.md)**: {counts_text(pd.read_csv(path))} "
+                  f"**[Claims scorecard](claims.md)**: {counts_text(read([path]))} "
                   "· [csv](claims.csv) · [tex](claims.tex) · [forest plot](figures/claims-effects.png)", "",
                   "## Tables", ""]
     lines += ["Each table comes as `.md` (paper layout), `.csv` (long form, one row per cell with mean, "

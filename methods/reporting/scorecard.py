@@ -52,19 +52,17 @@ def _side(values: pd.DataFrame, dataset: str, side, metric: str) -> pd.DataFrame
 
 def _paired_units(values, claim: Claim, datasets, test: Paired):
     """Aligned per-unit values of A and B (B None when A stands alone), and the rows they came from."""
-    a_parts, b_parts, used = [], [], []
+    sides = [(side, []) for side in test.sides()]
+    used = []
     for dataset in datasets:
-        a = _side(values, dataset, test.a, metric_of(test.a, claim))
-        b = _side(values, dataset, test.b, metric_of(test.b, claim)) if test.b else None
-        seeds = a.index if b is None else a.index.intersection(b.index)
-        used += [a.loc[seeds]] + ([b.loc[seeds]] if b is not None else [])
-        if test.units == "datasets":
-            a_parts.append(a.loc[seeds, "value"].mean())
-            b_parts.append(b.loc[seeds, "value"].mean() if b is not None else math.nan)
-        else:
-            a_parts += list(a.loc[seeds, "value"])
-            b_parts += list(b.loc[seeds, "value"]) if b is not None else []
-    return a_parts, (b_parts if test.b else None), used
+        frames = [_side(values, dataset, side, metric_of(side, claim)) for side, _ in sides]
+        seeds = frames[0].index.intersection(frames[-1].index)
+        for (_, parts), frame in zip(sides, frames):
+            chosen = frame.loc[seeds, "value"]
+            parts.extend([chosen.mean()] if test.units == "datasets" else list(chosen))
+            used.append(frame.loc[seeds])
+    a = sides[0][1]
+    return a, (sides[1][1] if test.b else None), used
 
 
 def _evaluate(values, numbers, claim: Claim, datasets, test) -> tuple[rule.Outcome, float, list]:

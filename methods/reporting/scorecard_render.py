@@ -24,6 +24,15 @@ RULE = ("Verdict rule (methods/core/verdict.py): paired tests take one differenc
         "reproduced inside ± tolerance, contradicted entirely outside. Episode-level intervals never decide.")
 
 
+_NUMERIC = ("effect", "ci95_low", "ci95_high", "margin", "paper_value")
+
+
+def read(paths) -> pd.DataFrame:
+    """Scorecard rows from claims CSVs: empty text stays empty (reasons, commits), empty numbers are NaN."""
+    return pd.concat([pd.read_csv(path, keep_default_na=False, na_values={c: [""] for c in _NUMERIC})
+                      for path in paths], ignore_index=True)
+
+
 def counts(frame: pd.DataFrame) -> dict[str, int]:
     return {verdict: int((frame["verdict"] == verdict).sum()) for verdict in VERDICTS}
 

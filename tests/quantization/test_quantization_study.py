@@ -38,3 +38,14 @@ def test_packed_metric_keys_become_rows():
 def test_every_table_metric_is_titled():
     for spec in STUDY.tables:
         assert all(spec.metrics.values())
+
+
+@pytest.mark.parametrize("model", ["mlp", "cnn", "resnet20", "resnet18"])
+def test_planned_int8_row_names_the_path_the_model_takes(model):
+    """``table_rows`` names the int8 row without torch; it must be the path ``int8_path`` takes."""
+    from methods.baselines.models import build_model
+    from methods.quantization.int8 import int8_path
+    from methods.quantization.study import _INT8_PATH
+
+    shape = (1, 28, 28) if model in ("mlp", "cnn") else (3, 32, 32)
+    assert _INT8_PATH[model] == int8_path(build_model(model, shape, 10, {"hidden": [16]}))
