@@ -77,7 +77,7 @@ def _figure(args) -> None:
     study = load_study(args.study)
     spec = study.table(args.table)
     figure = next(f for f in spec.figures if f.name == args.figure)
-    draw(pd.read_csv(args.csv), figure, spec.title, Path(args.out))
+    draw(pd.read_csv(args.csv), figure, spec, Path(args.out))
 
 
 def _claims(args) -> None:

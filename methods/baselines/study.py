@@ -89,7 +89,7 @@ class BaselinesStudy(Study):
             rows=("dataset", "method"),
             decimals={"accuracy": 2, "params": 0, "flops": 0, "latency_b1_ms": 3, "latency_b64_ms": 4,
                       "train_wall_s": 1, "train_peak_rss_mb": 0},
-            figures=(FigureSpec("accuracy-vs-latency", x="latency_b64_ms", y="accuracy", hue="method",
+            figures=(FigureSpec("accuracy-vs-latency", x="latency_b64_ms", y="accuracy", y_range=(0, 100),
                                 title="Accuracy against measured latency (batch 64)"),),
             caption="Dense float models trained from scratch; latency measured on this machine's CPU "
                     "(channels_last for CNNs) with the job's threads.",

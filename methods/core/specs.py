@@ -12,17 +12,80 @@ from typing import Mapping
 SCALES = ("smoke", "laptop", "paper")
 
 
+FIGURE_KINDS = ("line", "points", "forest", "cd")
+
+
 @dataclass(frozen=True)
 class FigureSpec:
-    """A figure drawn from a table's long rows: ``y`` (a metric) against ``x``, one line per ``hue``."""
+    """A paper-style figure drawn from a table's long rows (:mod:`methods.reporting.figures`).
+
+    ``kind``:
+
+    * ``line``: ``y`` against an ordered numeric ``x``, one line per ``hue`` value and setting
+      family. ``x`` is a metric of the table, or ``"setting"``: then the ``settings`` pattern's
+      named group ``x`` reads the number from the setting (``acc8`` -> 8). The pattern's group
+      ``family`` splits lines further (PTQ per-channel and per-tensor are two lines); rows whose
+      setting does not match are not drawn, so a line never joins settings of different kinds.
+    * ``points``: the ``y`` metrics as categories, one point with its interval per ``hue`` value.
+    * ``forest``: rows whose setting matches ``settings`` (paired differences, e.g. ``^Δ``) as
+      horizontal intervals around zero.
+    * ``cd``: a critical-difference diagram (Demšar, JMLR 2006, Section 3.2.2) of the average
+      ranks in metric ``y`` (the rows of dataset ``"average"``), over the datasets that report
+      metric ``x``.
+
+    ``y`` is one metric or several (drawn in one panel, coloured by metric, labelled by their
+    column titles; ``y_title`` then names the axis). ``secondary`` metrics go in a second panel
+    under the first (WrapNet's overflow rates; ``secondary_range`` their valid range). ``reference`` is a ``(method, setting)`` row drawn
+    as a dashed horizontal line (fp32, dense). ``y_range`` is the metric's valid range: intervals
+    are clipped to it when drawn, never in the CSV. ``logx``: 0 for a linear axis, else the
+    log base (2 or 10), labelled with plain numbers. Axis titles are the table's column titles;
+    ``x_title`` / ``y_title`` / ``secondary_title`` name axes that have no single column.
+    """
 
     name: str
-    x: str
-    y: str
+    y: str | tuple[str, ...]
+    x: str = ""
+    kind: str = "line"
     hue: str = "method"
     facet: str | None = "dataset"
-    logx: bool = False
+    settings: str | None = None
+    methods: tuple[str, ...] | None = None
+    reference: tuple[str, str] | None = None
+    secondary: tuple[str, ...] = ()
+    secondary_range: tuple[float, float] | None = None
+    logx: int = 0
+    y_range: tuple[float, float] | None = None
+    x_title: str = ""
+    y_title: str = ""
+    secondary_title: str = ""
     title: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in FIGURE_KINDS:
+            raise ValueError(f"figure '{self.name}': kind '{self.kind}' is not one of {FIGURE_KINDS}")
+        if self.kind in ("line", "cd") and not self.x:
+            raise ValueError(f"figure '{self.name}': a {self.kind} figure needs x")
+        if self.x == "setting" and (not self.settings or "(?P<x>" not in self.settings or not self.x_title):
+            raise ValueError(f"figure '{self.name}': x='setting' needs a settings pattern with a group "
+                             "'(?P<x>...)' and an x_title")
+        if self.kind == "forest" and not self.settings:
+            raise ValueError(f"figure '{self.name}': a forest figure needs the settings pattern of its rows")
+        if len(self.y_metrics) > 1 and self.kind != "points" and not self.y_title:
+            raise ValueError(f"figure '{self.name}': several y metrics need a y_title")
+        if self.secondary and not self.secondary_title:
+            raise ValueError(f"figure '{self.name}': secondary metrics need a secondary_title")
+        if self.logx not in (0, 2, 10):
+            raise ValueError(f"figure '{self.name}': logx must be 0 (linear), 2 or 10")
+
+    @property
+    def y_metrics(self) -> tuple[str, ...]:
+        return (self.y,) if isinstance(self.y, str) else tuple(self.y)
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """Every table metric the figure reads (its axis titles come from their column titles)."""
+        x = (self.x,) if self.x and self.x != "setting" else ()
+        return tuple(dict.fromkeys(x + self.y_metrics + self.secondary))
 
 
 @dataclass(frozen=True)

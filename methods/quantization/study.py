@@ -97,6 +97,11 @@ _TIMING = {  # the ptq run times fp32 against int8 with every core of the job
 }
 
 
+# Settings with equal weight and activation bits and one granularity: the only rows a bit-width
+# line may join (binary/ternary and calibration variants are other kinds of setting).
+_EQUAL_BITS = r"w(?P<x>\d+)a(?P=x)-(?P<family>channel|tensor)"
+
+
 class QuantizationStudy(Study):
     name = "quantization"
     title = "Quantization: PTQ, QAT, LSQ, real int8, WrapNet accumulators, federated QAT"
@@ -111,8 +116,13 @@ class QuantizationStudy(Study):
                      "speedup_b1": "int8 speed-up b=1", "speedup_b64": "int8 speed-up b=64"},
             decimals={"accuracy": 2, "size_kb": 1, "latency_b1_ms": 3, "latency_b64_ms": 4,
                       "speedup_b1": 2, "speedup_b64": 2},
-            figures=(FigureSpec("accuracy-vs-size", x="size_kb", y="accuracy", hue="method", logx=True,
-                                title="Accuracy against model size"),),
+            figures=(FigureSpec("accuracy-vs-bits", x="setting", y="accuracy", settings=_EQUAL_BITS,
+                                methods=("ptq", "qat", "lsq"), reference=("fp32", "float"), logx=2, y_range=(0, 100),
+                                x_title="Bits per weight and activation (WkAk)",
+                                title="Accuracy against bit width: PTQ, QAT and LSQ, per granularity"),
+                     FigureSpec("accuracy-vs-size", x="size_kb", y="accuracy", settings=_EQUAL_BITS,
+                                methods=("ptq", "qat", "lsq"), reference=("fp32", "float"), logx=10,
+                                y_range=(0, 100), title="Accuracy against model size (WkAk settings)")),
             caption="Settings wWaA-granularity[-calibration]: W weight bits (t ternary, b binary), A activation bits, "
                     "per-tensor or per-channel weight scales, calibration mse unless named. ptq: calibration only "
                     "(512 training images); qat: straight-through fine-tuning; lsq: learned step sizes (Esser et al. 2020). "
@@ -136,10 +146,12 @@ class QuantizationStudy(Study):
             rows=("dataset", "setting"),
             decimals={"naive_overflow_l1": 3, "naive_overflow_l2": 3, "naive_overflow_l3": 3,
                       "wrapnet_overflow_max": 3, "safe_bits": 0, "acc_bits": 0, "a2q_acc": 1, "a2qplus_acc": 1},
-            figures=(FigureSpec("naive-wrap", x="acc_bits", y="naive_wrap_acc", facet=None,
-                                title="Normally trained network, accumulator wraps around"),
-                     FigureSpec("wrapnet", x="acc_bits", y="wrapnet_acc", facet=None,
-                                title="WrapNet (cyclic activation, overflow penalty)")),
+            figures=(FigureSpec("accuracy-vs-accumulator", x="acc_bits", hue="metric", settings=r"acc\d+",
+                                y=("naive_wrap_acc", "naive_clamp_acc", "wrapnet_acc"), logx=2, y_range=(0, 100),
+                                y_title="Test accuracy (%)",
+                                secondary=("naive_overflow_l1", "naive_overflow_l2", "naive_overflow_l3"),
+                                secondary_title="Overflow, normal QAT (% of outputs)", secondary_range=(0, 100),
+                                title="Accumulator width: naive wrap-around, clamp and WrapNet"),),
             caption="Ternary weights (per-channel scale), 3-bit unsigned activations, 4-bit signed network input; "
                     "integer sums computed exactly, then wrapped to b bits (two's complement) or clamped (clamp of the "
                     "final sum, an approximation of a saturating accumulator). Overflow: % of outputs of each layer of "
@@ -154,7 +166,7 @@ class QuantizationStudy(Study):
             metrics={"accuracy": "Test accuracy (%)", "broadcast_bits": "Broadcast bits",
                      "downlink_mb": "Downlink total (MB)", "uplink_mb": "Uplink total (MB)"},
             decimals={"accuracy": 2, "broadcast_bits": 0, "downlink_mb": 2, "uplink_mb": 2},
-            figures=(FigureSpec("accuracy-vs-downlink", x="downlink_mb", y="accuracy", hue="method", logx=True,
+            figures=(FigureSpec("accuracy-vs-downlink", x="downlink_mb", y="accuracy", logx=10, y_range=(0, 100),
                                 title="FedAvg: accuracy against total downlink"),),
             caption="FedAvg, 10 clients, MLP on digits trained from scratch. fp32: float broadcast; qat: the server keeps "
                     "float weights, broadcasts them quantized to k bits (per-channel symmetric weights, fp32 biases and "

@@ -1,4 +1,10 @@
-"""Figures drawn from a table's long CSV (no retraining needed to restyle a plot)."""
+"""Figures drawn from a table's long CSV (no retraining needed to restyle a plot).
+
+:func:`draw` lays out one :class:`~methods.core.specs.FigureSpec`: a panel per facet (dataset),
+a legend outside the data, the table's column titles on the axes, and a stamp under the plot with
+scale, n, commit and CPU, as the tables' footnotes have. It writes a PNG (200 dpi) and a PDF
+beside it. The drawing of each kind is in :mod:`methods.reporting.figure_kinds`.
+"""
 
 from __future__ import annotations
 
@@ -7,38 +13,85 @@ from pathlib import Path
 import pandas as pd
 
 from methods.core.atomic import atomic_path
-from methods.core.specs import FigureSpec
+from methods.core.specs import FigureSpec, TableSpec
+
+from . import figure_kinds
+from .figure_style import declutter, series_styles
 
 
-def draw(long: pd.DataFrame, figure: FigureSpec, title: str, out: Path) -> None:
+def cells(long: pd.DataFrame, metrics) -> pd.DataFrame:
+    """One measured row per (dataset, method, setting, metric): the seed-level one (interval ``t``)
+    where a table also carries a pooled per-episode row, else the row with the largest n."""
+    rows = long[long["metric"].isin(list(metrics)) & (long["n"] > 0)].copy()
+    rows["_seed_level"] = rows["interval"].eq("t")
+    rows = rows.sort_values(["_seed_level", "n"], ascending=False)
+    return rows.drop_duplicates(["dataset", "method", "setting", "metric"]).drop(columns="_seed_level")
+
+
+def stamp(long: pd.DataFrame, rows: pd.DataFrame) -> str:
+    """``laptop · n = 5 · commit 6f09d9498d38 · Intel(R) Xeon(R) Processor``."""
+    ns = sorted({int(n) for n in rows["n"]}) if len(rows) else []
+    commits = sorted({c[:12] for text in rows.get("commits", pd.Series(dtype=str)).dropna() for c in str(text).split()})
+    machines = sorted({m for text in rows.get("machines", pd.Series(dtype=str)).dropna() for m in str(text).split("; ") if m})
+    scale = long["scale"].dropna().iloc[0] if "scale" in long and long["scale"].notna().any() else "?"
+    return (f"{scale} · n = {', '.join(map(str, ns)) or '0'} · commit {', '.join(commits) or 'n/a'}"
+            f" · {'; '.join(machines) or 'CPU n/a'}")
+
+
+def figure(long: pd.DataFrame, spec: FigureSpec, table: TableSpec):
+    """The matplotlib figure of ``spec`` (callers save or inspect it; :func:`draw` does both)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    measured = long[long["n"] > 0]
-    facets = sorted(measured[figure.facet].unique()) if figure.facet else [None]
-    fig, axes = plt.subplots(1, max(1, len(facets)), figsize=(4.2 * max(1, len(facets)), 3.4), squeeze=False)
-    for ax, facet in zip(axes[0], facets):
-        part = measured if facet is None else measured[measured[figure.facet] == facet]
-        wide = part.pivot_table(index=["method", "setting", "dataset"], columns="metric",
-                                values=["mean", "ci95_low", "ci95_high"], aggfunc="first", dropna=False)
-        for hue, group in wide.groupby(level=figure.hue if figure.hue in ("method", "setting", "dataset") else "method"):
-            if ("mean", figure.x) not in group or ("mean", figure.y) not in group:
-                continue
-            group = group.sort_values(("mean", figure.x))
-            y, low, high = group["mean"][figure.y], group["ci95_low"][figure.y], group["ci95_high"][figure.y]
-            err = [(y - low).fillna(0).clip(lower=0), (high - y).fillna(0).clip(lower=0)]
-            ax.errorbar(group["mean"][figure.x], y, yerr=err, marker="o", capsize=3, label=str(hue))
-        ax.set_xlabel(figure.x)
-        ax.set_ylabel(figure.y)
-        if figure.logx:
-            ax.set_xscale("log")
-        ax.set_title(str(facet) if facet is not None else "")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.suptitle(figure.title or title, fontsize=10)
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
+    unknown = [m for m in spec.metrics if m not in table.metrics]
+    if unknown:
+        raise ValueError(f"figure '{spec.name}' of table '{table.name}' reads metrics {unknown} the table does not have")
+    rows = cells(long, spec.metrics)
+    if spec.methods is not None:
+        rows = rows[rows["method"].isin(spec.methods)]
+    facets = [None] if spec.kind == "cd" or not spec.facet else sorted(rows[spec.facet].unique()) or [None]
+    panels = 2 if spec.secondary else 1
+    width = 3.6 * len(facets) + 2.2
+    fig, axes = plt.subplots(panels, len(facets), figsize=(width, 3.2 * panels + 0.5), squeeze=False,
+                             sharex="col", layout="constrained")
+    fig.get_layout_engine().set(rect=(0, 0.05, 1, 0.95))
+    hues = rows["metric"] if spec.hue == "metric" else rows[spec.hue]
+    styles = series_styles(sorted({str(h) for h in hues}))  # one colour per series across all panels
+    handles = {}
+    for col, facet in enumerate(facets):
+        part = rows if facet is None else rows[rows[spec.facet] == facet]
+        reference = long if facet is None else long[long[spec.facet] == facet]
+        handles.update(figure_kinds.DRAW[spec.kind](axes[0][col], part, reference, spec, table, styles))
+        if spec.secondary:
+            secondary = FigureSpec(spec.name, y=spec.secondary, x=spec.x, hue=spec.hue, settings=spec.settings,
+                                   logx=spec.logx, y_title=spec.secondary_title, x_title=spec.x_title,
+                                   y_range=spec.secondary_range)
+            handles.update(figure_kinds.DRAW["line"](axes[1][col], rows_for(rows, facet, spec.facet, spec.secondary + ((spec.x,) if spec.x != "setting" else ())),
+                                                     reference, secondary, table, styles))
+            axes[0][col].set_xlabel("")
+        if facet is not None:
+            axes[0][col].set_title(str(facet), fontsize=9)
+    if len(handles) > 1:
+        fig.legend(list(handles.values()), list(handles.keys()), loc="outside right center", fontsize=7, frameon=False)
+    fig.suptitle(spec.title or table.title, fontsize=10)
+    fig.text(0.01, 0.01, stamp(long, rows), fontsize=6, color="#555555", ha="left", va="bottom")
+    declutter(fig)
+    return fig
+
+
+def rows_for(rows: pd.DataFrame, facet, facet_key: str | None, metrics) -> pd.DataFrame:
+    part = rows if facet is None else rows[rows[facet_key] == facet]
+    return part[part["metric"].isin(list(metrics))]
+
+
+def draw(long: pd.DataFrame, spec: FigureSpec, table: TableSpec, out: Path) -> None:
+    """Write the figure as ``out`` (PNG, 200 dpi) and ``out`` with suffix ``.pdf``."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(long, spec, table)
+    for path, fmt, dpi in ((Path(out), "png", 200), (Path(out).with_suffix(".pdf"), "pdf", None)):
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=dpi)
     plt.close(fig)

@@ -87,6 +87,9 @@ def markdown(long: pd.DataFrame, spec: TableSpec, layout=wide) -> str:
     lines += [frame.to_markdown(index=False, disable_numparse=True), "", footnote(long, spec)]
     if sources:
         lines += ["", "Paper numbers:"] + [f"[{i}] {src}" for i, src in enumerate(sources, 1)]
+    for figure in spec.figures:  # drawn by the figure rule beside this page ([PDF] for papers)
+        stem = f"figures/{spec.name}-{figure.name}"
+        lines += ["", f"![{figure.title or spec.title}]({stem}.png)", f"[PDF]({stem}.pdf)"]
     return "\n".join(lines) + "\n"
 
 

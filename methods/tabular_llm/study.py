@@ -19,7 +19,7 @@ import json
 import time
 
 from methods.core.claims import Claim, Paired, Side
-from methods.core.study import Resources, Run, RunContext, Study, TableSpec
+from methods.core.study import FigureSpec, Resources, Run, RunContext, Study, TableSpec
 from methods.data.openml_tabular import DATASETS as OPENML_DATASETS
 
 from .names import FAMILIES, FAMILY_ORDER
@@ -100,6 +100,8 @@ class TabularLLMStudy(Study):
                      "embed_s": "Embedding time (s)"},
             rows=("dataset", "method"),
             decimals={"score": 3, "rank": 2, "fit_s": 2, "embed_s": 1},
+            figures=(FigureSpec("critical-difference", kind="cd", x="score", y="rank",
+                                title="Average ranks over the datasets, Nemenyi critical difference"),),
             caption=_caption(),
         ),
         TableSpec(

@@ -63,7 +63,7 @@ def test_paper_numbers_join_beside_ours_and_unmeasured_rows_are_kept(tmp_path):
     assert ours.loc[("big", "accuracy"), "n"] == 0 and math.isnan(ours.loc[("big", "accuracy"), "mean"])
     assert ours.loc[("d", "params"), "paper_source"] == "not found: Paper B"
     text = render.markdown(long, SPEC)
-    sources = text.split("Paper numbers:\n")[1].splitlines()
+    sources = text.split("Paper numbers:\n")[1].split("\n\n")[0].splitlines()
     marker = next(line for line in sources if line.endswith("Paper A, Table 2")).split(" ")[0]
     assert f"93.50 {marker}" in text
     assert "not found [" in text and "not found: Paper B" in sources[-1]
@@ -96,12 +96,14 @@ def test_format_cell():
 def test_figure_is_drawn_from_the_long_rows(tmp_path):
     long = aggregate.aggregate(_runs({("d", "m"): [90.0, 92.0]}), SPEC, "demo", "smoke", paper.load(None, "demo"))
     out = tmp_path / "fig.png"
-    draw(long, SPEC.figures[0], SPEC.title, out)
+    draw(long, SPEC.figures[0], SPEC, out)
     assert out.read_bytes()[:4] == b"\x89PNG"
+    assert out.with_suffix(".pdf").read_bytes()[:4] == b"%PDF"
 
 
 def test_figure_with_a_single_seed_has_no_error_bars_but_is_drawn(tmp_path):
     long = aggregate.aggregate(_runs({("d", "m"): [90.0]}), SPEC, "demo", "smoke", paper.load(None, "demo"))
     out = tmp_path / "fig.png"
-    draw(long, SPEC.figures[0], SPEC.title, out)
+    draw(long, SPEC.figures[0], SPEC, out)
     assert out.read_bytes()[:4] == b"\x89PNG"
+    assert out.with_suffix(".pdf").read_bytes()[:4] == b"%PDF"

@@ -31,7 +31,8 @@ rule table:
         csv=report(
             "reports/{scale}/{table}.csv",
             caption="../report/table.rst",
-            category="Tables",
+            category=table_study,
+            subcategory="{table}",
             labels={"table": "{table}", "format": "csv"},
         ),
         md="reports/{scale}/{table}.md",
@@ -59,12 +60,14 @@ rule figure:
     input:
         "reports/{scale}/{table}.csv",
     output:
-        report(
+        png=report(
             "reports/{scale}/figures/{table}-{figure}.png",
             caption="../report/figure.rst",
-            category="Figures",
+            category=table_study,
+            subcategory="{table}",
             labels={"table": "{table}", "figure": "{figure}"},
         ),
+        pdf="reports/{scale}/figures/{table}-{figure}.pdf",
     log:
         "logs/{scale}/figure/{table}-{figure}.log",
     params:
@@ -79,7 +82,7 @@ rule figure:
         "figure {wildcards.table}-{wildcards.figure}"
     shell:
         "effrepro figure --study {params.study} --table {wildcards.table} --figure {wildcards.figure}"
-        " --csv {input} --out {output} > {log} 2>&1"
+        " --csv {input} --out {output.png} > {log} 2>&1"
 
 
 rule index:
