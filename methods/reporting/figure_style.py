@@ -76,8 +76,11 @@ def plain_log_axis(axis, base: int, values) -> None:
     distinct = sorted({float(v) for v in values if v > 0})
     if 0 < len(distinct) <= 8 and all(v == round(v, 2) for v in distinct):
         axis.set_major_locator(FixedLocator(distinct))
-    else:
-        axis.set_major_locator(LogLocator(base=base, subs=(1.0,) if base == 2 else (1.0, 2.0, 5.0)))
+    elif base == 2:
+        axis.set_major_locator(LogLocator(base=2, subs=(1.0,)))
+    else:  # within one decade every integer multiple, else 1-2-5 (overlaps are thinned by declutter)
+        narrow = distinct and distinct[-1] / distinct[0] < 10
+        axis.set_major_locator(LogLocator(base=10, subs=tuple(range(1, 10)) if narrow else (1.0, 2.0, 5.0)))
     axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     axis.set_minor_formatter(NullFormatter())
 
