@@ -17,6 +17,7 @@ import pandas as pd
 from methods.core.specs import FigureSpec, TableSpec
 
 from .figure_style import LINE_STYLES, method_style, plain_log_axis
+from .rank_tests import cliques, nemenyi_cd
 
 PAPER_LABEL = "paper's number (hollow)"
 
@@ -188,26 +189,6 @@ def _comparison(setting: str) -> str:
     """``Δ query-cutmix − baseline (paired)`` -> ``query-cutmix``: the compared arm of a paired row."""
     text = re.sub(r"^Δ\s*", "", str(setting))
     return re.sub(r"\s*−.*$", "", text)
-
-
-def nemenyi_cd(k: int, n: int, alpha: float = 0.05) -> float:
-    """Nemenyi's critical difference CD = q_α √(k(k+1)/(6N)) (Demšar, JMLR 2006, Section 3.2.2), with
-    q_α the studentized range quantile over √2 (scipy), e.g. q_0.05 = 2.569 for k = 4."""
-    from scipy.stats import studentized_range
-
-    q = studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2)
-    return q * math.sqrt(k * (k + 1) / (6 * n))
-
-
-def cliques(ranks: dict[str, float], cd: float) -> list[list[str]]:
-    """Maximal groups of methods whose average ranks differ by less than ``cd`` (not significantly different)."""
-    ordered = sorted(ranks, key=ranks.get)
-    groups = []
-    for i, start in enumerate(ordered):
-        group = [m for m in ordered[i:] if ranks[m] - ranks[start] < cd]
-        if len(group) > 1 and not any(set(group) <= set(g) for g in groups):
-            groups.append(group)
-    return groups
 
 
 def cd(ax, rows: pd.DataFrame, long: pd.DataFrame, spec: FigureSpec, table: TableSpec, styles: dict) -> dict:

@@ -5,7 +5,8 @@ method is a row of its own, aggregates them over seeds (:func:`methods.reporting
 and adds per method its average rank (``dataset = "average"``, metric ``rank``): on each dataset
 the methods are ranked by mean score (1 = best, ties share the mean rank), and the ranks are
 averaged over the datasets on which every method ran. :func:`wide` pivots the main table to
-datasets x methods, with the rank and mean cost rows below.
+datasets x methods, with the rank row, the Friedman test and the Nemenyi post-hoc verdict per method
+(Demšar, JMLR 2006; :mod:`methods.reporting.rank_tests`) and the mean cost rows below.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from methods.reporting.aggregate import LONG_COLUMNS, aggregate
+from methods.reporting.rank_tests import friedman, ranks
 from methods.reporting.render import format_cell
 from methods.reporting.render import wide as default_wide
 
@@ -37,8 +39,8 @@ def average_ranks(long: pd.DataFrame) -> pd.DataFrame:
     scores = scores.dropna()
     if scores.empty:
         return pd.DataFrame(columns=["method", "rank", "datasets"])
-    ranks = scores.rank(axis=1, ascending=False, method="average")
-    return pd.DataFrame({"method": ranks.columns, "rank": ranks.mean().values, "datasets": len(ranks)})
+    ranked = ranks(scores)
+    return pd.DataFrame({"method": ranked.columns, "rank": ranked.mean().values, "datasets": len(ranked)})
 
 
 def summarize(study: str, spec, runs: pd.DataFrame, scale: str, paper_numbers: pd.DataFrame) -> pd.DataFrame:
@@ -57,6 +59,25 @@ def summarize(study: str, spec, runs: pd.DataFrame, scale: str, paper_numbers: p
             "machines": template["machines"] if template is not None else "",
         })
     return pd.concat([long, pd.DataFrame(rows, columns=LONG_COLUMNS)], ignore_index=True)
+
+
+def significance(long: pd.DataFrame) -> tuple[str, dict[str, str]] | None:
+    """The rank row's verdicts: per method, whether its average rank differs from the best one's by
+    Nemenyi's CD, read only when the Friedman test rejects at α = 0.05 (Demšar Section 3.2.2)."""
+    average = long[(long["dataset"] == AVERAGE) & (long["metric"] == "rank") & (long["n"] > 0)]
+    if len(average) < 2 or int(average["n"].iloc[0]) < 2:
+        return None
+    by_method = dict(zip(average["method"], average["mean"].astype(float)))
+    test = friedman(list(by_method.values()), int(average["n"].iloc[0]))
+    best = min(by_method.values())
+    if test.f_p >= 0.05:
+        label = (f"vs the best rank (Friedman F_F p = {test.f_p:.3g} ≥ 0.05 over {test.n_datasets} datasets: "
+                 "no difference shown)")
+        return label, {m: "not shown" for m in by_method}
+    label = (f"vs the best rank (Friedman F_F p = {test.f_p:.3g} over {test.n_datasets} datasets; "
+             f"Nemenyi CD = {test.cd:.2f})")
+    return label, {m: "best" if r == best else ("worse" if r - best >= test.cd else "not different")
+                   for m, r in by_method.items()}
 
 
 def _order(methods) -> list[str]:
@@ -95,6 +116,10 @@ def wide(long: pd.DataFrame, spec) -> tuple[pd.DataFrame, list[str]]:
         table.append({"dataset": dataset, **{METHOD_TITLES.get(m, m): cell(dataset, m, "score", 3) for m in methods}})
     table.append({"dataset": "average rank (lower is better)",
                   **{METHOD_TITLES.get(m, m): cell(AVERAGE, m, "rank", 2) for m in methods}})
+    verdicts = significance(long)
+    if verdicts is not None:
+        label, per_method = verdicts
+        table.append({"dataset": label, **{METHOD_TITLES.get(m, m): per_method.get(m, "—") for m in methods}})
     for metric, title, decimals in (("fit_s", "fit time (s), mean over datasets", 2),
                                     ("embed_s", "embedding time (s), mean over datasets", 1)):
         row = {"dataset": title}

@@ -1,5 +1,5 @@
 """Figures: one family per line, plain and readable ticks, intervals clipped only when drawn, axis
-titles from the tables' column titles, Nemenyi's critical difference as Demšar tabulates it, and
+titles from the tables' column titles, and
 every figure every study declares rendered from its committed laptop table."""
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import pytest  # noqa: E402
 from methods.core.specs import FigureSpec, TableSpec  # noqa: E402
 from methods.core.study import load_study  # noqa: E402
 from methods.reporting import render  # noqa: E402
-from methods.reporting.figure_kinds import cliques, nemenyi_cd  # noqa: E402
 from methods.reporting.figure_style import METHOD_STYLE, overlapping_ticks  # noqa: E402
 from methods.reporting.figures import draw, figure  # noqa: E402
 
@@ -110,24 +109,6 @@ def test_forest_rows_are_the_paired_differences_with_their_arm():
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert ticks == ["protonet cutmix · 1-shot (%)", "protonet mixup · 1-shot (%)"]
     plt.close(fig)
-
-
-@pytest.mark.parametrize("k,q", [(2, 1.960), (3, 2.343), (4, 2.569), (5, 2.728), (6, 2.850), (7, 2.949),
-                                 (8, 3.031), (9, 3.102), (10, 3.164)])
-def test_nemenyi_critical_values_match_demsar_table_5a(k, q):
-    """Demšar (JMLR 2006) Table 5(a), q_0.05; CD = q √(k(k+1)/(6N))."""
-    assert nemenyi_cd(k, 6) == pytest.approx(q * math.sqrt(k * (k + 1) / 36), abs=2e-3)
-
-
-def test_nemenyi_worked_example_of_demsar_section_3_2_2():
-    """Four classifiers on 14 data sets: CD = 2.569 √(4·5 / (6·14)) = 1.25."""
-    assert nemenyi_cd(4, 14) == pytest.approx(1.25, abs=0.005)
-
-
-def test_cliques_join_methods_closer_than_the_critical_difference():
-    ranks = {"a": 1.0, "b": 1.5, "c": 2.4, "d": 3.9}
-    assert cliques(ranks, 1.0) == [["a", "b"], ["b", "c"]]
-    assert cliques(ranks, 3.0) == [["a", "b", "c", "d"]]
 
 
 def test_figure_specs_reject_what_they_cannot_draw():
