@@ -1,10 +1,17 @@
 """Workflow-level targets (issue: workflow backbone), measured in a scratch copy of the repository.
 
-    python benchmarks/workflow_targets.py [--laptop] [--out benchmarks/results/workflow_targets.json]
+    python benchmarks/workflow_targets.py [--laptop] [--default [--skip-smoke] [--workdir DIR]]
+                                          [--out benchmarks/results/workflow_targets.json]
 
 Measures: the dry run over the laptop grid (target <= 5 s), the smoke scale of every enabled study
 from a clean results/ (target <= 3 min on 2 cores), a re-run with nothing to do (target <= 5 s),
-and with --laptop the laptop scale of the `baselines` study (target <= 5 min). Prints a table and
+with --laptop the laptop scale of the `baselines` study (target <= 5 min), and with --default the
+product's front door (issue 22): the default run, `snakemake --cores 8` (laptop, no downloads,
+target <= 60 min on 2 cores), then what `--config download=true` adds (Omniglot; target <= 20 min;
+set EFFREPRO_MIRROR to serve it offline). Run it on a quiet machine: the timings are the verdict.
+--workdir runs in a clean checkout (a fresh `git worktree`, whose reports/laptop can then be
+committed: one clean run on one commit) instead of a scratch copy; `python
+benchmarks/where_time_goes.py` afterwards splits the run per study and stage. Prints a table and
 writes JSON with the machine, date and commit.
 """
 
@@ -26,12 +33,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from workflowkit import copy_workflow, snakemake  # noqa: E402  (the tests' throw-away workflow copy)
 
-TARGETS_S = {"dry_run_laptop": 5, "smoke_all_studies": 180, "noop_rerun_smoke": 5, "laptop_baselines": 300}
+TARGETS_S = {"dry_run_laptop": 5, "smoke_all_studies": 180, "noop_rerun_smoke": 5, "laptop_baselines": 300,
+             "laptop_default": 3600, "laptop_download_adds": 1200}
 
 
-def _timed(cwd: Path, *args: str) -> float:
+def _timed(cwd: Path, *args: str, timeout: int = 3600) -> float:
     start = time.perf_counter()
-    result = snakemake(cwd, *args, timeout=3600)
+    result = snakemake(cwd, *args, timeout=timeout)
     elapsed = time.perf_counter() - start
     if result.returncode:
         raise SystemExit(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}")
@@ -41,15 +49,23 @@ def _timed(cwd: Path, *args: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--laptop", action="store_true", help="also time the laptop-scale baselines study")
+    parser.add_argument("--default", action="store_true",
+                        help="also time the default laptop run and what download=true adds (about an hour)")
+    parser.add_argument("--skip-smoke", action="store_true", help="leave out the dry, smoke and no-op runs")
+    parser.add_argument("--workdir", help="a clean checkout to run in, instead of a scratch copy")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "workflow_targets.json"))
     args = parser.parse_args()
     measured = {}
     with tempfile.TemporaryDirectory(prefix="effrepro-bench-") as tmp:
-        work = Path(tmp)
-        copy_workflow(work)
-        measured["dry_run_laptop"] = _timed(work, "-n", "--quiet", "--config", "scale=laptop")
-        measured["smoke_all_studies"] = _timed(work, "--cores", "8", "--config", "scale=smoke")
-        measured["noop_rerun_smoke"] = _timed(work, "--cores", "8", "--config", "scale=smoke")
+        work = Path(args.workdir).resolve() if args.workdir else copy_workflow(Path(tmp))
+        if not args.skip_smoke:
+            measured["dry_run_laptop"] = _timed(work, "-n", "--quiet", "--config", "scale=laptop")
+            measured["smoke_all_studies"] = _timed(work, "--cores", "8", "--config", "scale=smoke")
+            measured["noop_rerun_smoke"] = _timed(work, "--cores", "8", "--config", "scale=smoke")
+        if args.default:
+            measured["laptop_default"] = _timed(work, "--cores", "8", timeout=3 * 3600)
+            measured["laptop_download_adds"] = _timed(work, "--cores", "8", "--config", "download=true",
+                                                      timeout=3 * 3600)
         if args.laptop:
             from methods.core.study import available_studies
 
