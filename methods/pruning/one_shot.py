@@ -6,10 +6,8 @@ lowest-scoring units until the target sparsity (fraction of the prunable paramet
 * ``wanda`` - Wanda-sp, the structured Wanda of An et al. (FLAP, AAAI 2024, Section 5, baselines;
   ``CASIA-IVA-Lab/FLAP`` @ 3bb57db3449dd2fa04a5c2192de80e87e33be2b1 ``lib/prune.py``
   ``prune_wanda_sp``): the score ``|W| * ||x||`` of the output projection's input channels,
-  averaged over the output rows and taken per head (neuron block), and the *same fraction removed
-  from every module* (each layer's attention and each layer's MLP). A module removes the units
-  whose parameters come nearest its share of the target, so the reached sparsity can differ from
-  the target by up to half a unit per module (reported in the table).
+  averaged over the output rows and taken per head (neuron block), and the same units removed from
+  every layer (:func:`select_per_module`).
 * ``flap`` - FLAP (An et al., AAAI 2024, Section 4): the standardized fluctuation score ranked
   across all layers and both kinds of units (adaptive structure ``AL-AM``, units weighted by their
   parameters), then the baseline bias compensation of the removed channels (Eq. 8).
@@ -69,14 +67,19 @@ def select(scores: torch.Tensor, keep: torch.Tensor, layout: UnitLayout, target:
 
 
 def select_per_module(scores: torch.Tensor, layout: UnitLayout, target: float) -> torch.Tensor:
-    """Wanda-sp's uniform rule: every module loses the units of lowest score whose parameters come
-    nearest ``target`` of the module's parameters (at least one unit stays)."""
+    """Wanda-sp's layer-uniform rule: in every layer the ``int(target * heads)`` heads of lowest
+    score (``prune_wanda_sp``), then the neuron blocks of lowest score whose number brings the
+    layer nearest ``target`` of its prunable parameters (so that every method is compared at the
+    same sparsity; ``prune_wanda_sp`` takes ``int(target * neurons)``, which with few, large heads
+    misses the target). At least one head and one block stay."""
     keep = torch.ones(layout.units)
+    goal = check_sparsity(target) * (layout.heads * layout.head_params + layout.blocks * layout.block_params)
+    heads = min(int(target * layout.heads), layout.heads - 1)
+    blocks = min(max(int(round((goal - heads * layout.head_params) / layout.block_params)), 0), layout.blocks - 1)
     module = _module_of(layout)
     for m in range(2 * layout.layers):
         members = torch.nonzero(module == m).flatten()
-        count = int(round(check_sparsity(target) * len(members)))  # equal-size units: nearest share
-        count = min(count, len(members) - 1)
+        count = heads if m % 2 == 0 else blocks
         keep[members[scores[members].argsort()[:count]]] = 0
     return keep
 

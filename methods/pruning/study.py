@@ -211,10 +211,11 @@ class PruningStudy(Study):
                      "redrawn every Bonsai round. Bonsai (ldery/Bonsai @ 2f911d7): 5% per round, 100 sub-models per "
                      "round, per-module candidates by its Wanda prior, fidelity regressed on the keep-vector. "
                      "Forward-only baselines: random, magnitude (mean |w| per unit), Wanda-sp (|W| x RMS(x) at the "
-                     "output projection, the same share removed from every module; An et al., AAAI 2024), FLAP "
+                     "output projection; in every layer int(sX x heads) heads and the blocks nearest sX of its "
+                     "parameters removed; An et al., AAAI 2024), FLAP "
                      "(standardized fluctuation score, global, with bias compensation; An et al., AAAI 2024); "
-                     "Taylor backpropagates. Wanda-sp removes whole units per module, so its sparsity can differ "
-                     "slightly from the target (see its column). Peak memory = peak RSS above the RSS before pruning "
+                     "Taylor backpropagates. "
+                     "Peak memory = peak RSS above the RSS before pruning "
                      "(model loaded). Speed-up measured at batch 8, one thread."),
         ),
         TableSpec(

@@ -84,15 +84,19 @@ def test_taylor_backpropagates_to_every_unit(tiny):
     assert all(p.grad is None for p in model.parameters())
 
 
-def test_wanda_sp_removes_the_same_share_of_every_module(tiny):
+def test_wanda_sp_removes_the_same_units_from_every_layer(tiny):
     model, batch = tiny
     target = D.DecoderTarget(model, batch, block=16)
     keeps, _ = O.one_shot("wanda", target, (0.25, 0.5), torch.Generator())
     target.close()
     heads, blocks = target.layout.split(keeps[0.25])
-    assert heads.sum(1).tolist() == [2, 2] and blocks.sum(1).tolist() == [6, 6]  # round(0.5) = 0 of 2 heads
+    # layer: 2 heads of 6,144 and 8 blocks of 3,072 parameters = 36,864; 25% = 9,216
+    # heads int(0.25 * 2) = 0, blocks 9,216 / 3,072 = 3
+    assert heads.sum(1).tolist() == [2, 2] and blocks.sum(1).tolist() == [5, 5]
     heads, blocks = target.layout.split(keeps[0.5])
+    # heads int(0.5 * 2) = 1 (6,144), blocks (18,432 - 6,144) / 3,072 = 4
     assert heads.sum(1).tolist() == [1, 1] and blocks.sum(1).tolist() == [4, 4]
+    assert U.sparsity(keeps[0.25], target.layout) == 0.25
 
 
 def test_bonsai_reaches_each_target_with_forward_passes_only(tiny):
