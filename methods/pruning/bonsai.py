@@ -38,8 +38,9 @@ for lambda = 0) is solved to convergence, which removes the optimiser grid (36 x
 would dominate the CPU budget) and its early stopping's implicit shrinkage; (b) every module keeps
 at least one unit (the official code may drop a whole module; our removal needs a valid layer
 shape); (c) the cut rounds to the nearest unit where the official one rounds down, so that each
-target sparsity is reached without an extra round of sub-models for the remainder; (d) the prior is computed on the round's windows, where the official code computes it on
-a fixed-seed calibration pass.
+target sparsity is reached without an extra round of sub-models for the remainder; (d) the prior
+is computed on the round's windows, where the official code computes it on a fixed-seed
+calibration pass.
 """
 
 from __future__ import annotations
@@ -127,7 +128,8 @@ def _fold_tau(x: np.ndarray, y: np.ndarray, l1: float, folds: int) -> float:
     return float(np.mean(taus))
 
 
-def regress_importance(masks: np.ndarray, scores: np.ndarray, l1_grid=L1_GRID, folds: int = 5) -> tuple[np.ndarray, float]:
+def regress_importance(masks: np.ndarray, scores: np.ndarray, l1_grid=L1_GRID,
+                       folds: int = 5) -> tuple[np.ndarray, float]:
     """Raw coefficients of score ~ keep-vector (centred scores), the L1 weight of best fold tau."""
     best, best_tau = l1_grid[-1], -np.inf
     for l1 in l1_grid:

@@ -2,7 +2,8 @@
 neurons (all-MiniLM-L6-v2; SmolLM2-135M, a LLaMA-architecture decoder; LLaMA-2 7B and LLaMA-3 8B
 at paper scale).
 
-On ``pydoc_sentences``, calibration and evaluation sentences are disjoint, seeded draws. On
+On ``pydoc_sentences``, evaluation is a fixed draw of sentences and calibration windows are cut at
+seeded offsets of the other sentences joined (redrawn every Bonsai round). On
 ``wikitext2`` (paper scale), calibration is seeded windows of the train split and evaluation the
 standard test-split perplexity (:mod:`methods.pruning.lm_windows`). Quality is embedding fidelity
 for the encoder (mean cosine similarity between the pruned and the dense model's sentence

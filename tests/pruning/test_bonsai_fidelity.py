@@ -60,7 +60,8 @@ def test_the_prior_is_wanda_at_the_output_projection(tiny_llama):
     x = seen["mlp"][valid].double().numpy()  # tokens x 128 neurons, padding left out
     w = np.abs(layer.mlp.down_proj.weight.detach().double().numpy())  # 64 x 128
     for b in (0, 5):
-        expected = np.mean([w[i, j] * np.sqrt(np.mean(x[:, j] ** 2)) for i in range(64) for j in range(16 * b, 16 * b + 16)])
+        expected = np.mean([w[i, j] * np.sqrt(np.mean(x[:, j] ** 2))
+                            for i in range(64) for j in range(16 * b, 16 * b + 16)])
         assert float(blocks[1, b]) == pytest.approx(expected, rel=1e-9)
     xa = seen["attn"][valid].double().numpy()
     wa = np.abs(layer.self_attn.o_proj.weight.detach().double().numpy())
