@@ -1,31 +1,46 @@
-"""Bonsai (forward-pass-only structured pruning) and its one-shot baselines on transformer units.
+"""Bonsai: forward-pass-only structured pruning by regression on sub-model scores.
 
 Dery, Kolawole, Kagy, Smith, Neubig & Talwalkar, "Everybody Prune Now: Structured Pruning of LLMs
-with only Forward Passes", arXiv 2402.05406, Section 3 (``ldery/Bonsai``). Each round:
+with only Forward Passes", arXiv 2402.05406, Section 3 (Algorithm 1); the official loop is
+``investigate_score_based_mask`` in ``main.py`` and the regression ``lib/scoring_model.py`` of
+``ldery/Bonsai`` @ 2f911d789e4e426e8b0850414bcdcadc9fb52ce4 (read, not copied). A *module* is one
+layer's attention or one layer's MLP. Each round, with ``p`` = the round's prune fraction:
 
-1. a *prior* importance per unit from forward statistics (Wanda-style ``|W| * ||x||``); the alive
-   units of lowest prior worth twice the round's fraction are the round's candidates, the others
-   stay (``run_data_to_sampling_proba`` in the official code keeps the top ``1 - 2 * pfrac``);
-2. ``n_masks`` sub-models: half of them switch off a random set of candidates worth
-   ``round_fraction`` of the prunable parameters, drawn with probability ``max(prior) - prior``
-   (biased towards low-prior units), and each is followed by its *complementary* mask, which
-   switches off the other candidates instead (``set_masks(use_complement=True)``);
-3. each sub-model is *scored with forward passes only* by the target's quality (embedding fidelity
-   for the encoder, minus the mean token negative log-likelihood for the decoder);
-4. a sparse linear regression from the candidates' 0/1 keep-vector to the score, its L1 strength
-   chosen from ``{1e-2, 1e-4, 0}`` by 5-fold cross-validated Kendall tau, gives each candidate's
-   importance;
-5. the least important candidates (per parameter) worth ``round_fraction`` are removed,
+1. the calibration batch is redrawn (windows at seeded offsets of the calibration text; the
+   official code draws a new seed per round for ``eval_ppl_trainonly``);
+2. the *prior* of every live unit is Bonsai's Wanda score at its output projection
+   (:func:`methods.pruning.priors.wanda_prior`), from a forward pass of the current model;
+3. per module, the top ``int(n * (1 - 2p))`` of its ``n`` live units by prior are fixed (kept),
+   the others are the module's candidates (``run_data_to_sampling_proba``);
+4. ``n_masks / 2`` sub-models each switch off, in every module, ``int(p * n) + 1`` candidates
+   drawn without replacement with probability ``max(prior of the module) - prior``
+   (``get_random_mask``), and each is followed by its complement, which switches off the module's
+   other candidates instead (``set_masks(use_complement=True)``); a pair shares its batch;
+5. each sub-model is scored with forward passes only (:meth:`~methods.pruning.units.Target.quality`:
+   minus the calibration perplexity for a decoder, as the official code; embedding fidelity for
+   the encoder);
+6. one linear model over all modules' candidates (``sm_lin_model_type="global"``), score ~ 0/1
+   keep-vector, its L1 weight chosen from ``{1e2, 1e-4, 0}`` by the mean Kendall tau over 5
+   contiguous folds (``split_train_test``), refitted on every sub-model; the targets are centred
+   by their mean, not scaled;
+7. the candidates are sorted by their *raw* coefficient and the lowest removed while the
+   cumulative parameters stay within ``p`` of the prunable parameters (``keep_idxs =
+   cum_sum_param_counts > threshold``);
 
-until the target sparsity.
+until the target sparsity (within ``tolerance``); the last round's ``p`` shrinks to land on it, as
+``main.py`` does.
 
-Baselines (one-shot, global, by importance per parameter, at least one head and one block left in
-every layer): ``random``; ``magnitude`` (mean |w| of the unit's weights); ``wanda`` (mean of
-|w_ij| * ||x_j||_2 over the unit's weights, activation norms from the calibration sentences, Sun
-et al., ICLR 2024); ``taylor``, which needs backpropagation: the first-order Taylor estimate of
-the change of the target's objectives when a unit is removed, sqrt(E[(d o / d g_u)^2]) over the
-objectives ``o`` the target yields (:meth:`~methods.pruning.units.Target.objectives`) and the
-gradients of the unit gates ``g_u``.
+Where this differs from the official code, and why: (a) the official linear model is fitted by
+Adam for up to 50 epochs with early stopping on the fold's Kendall tau, over a grid of learning
+rates {100, 10, 1, 0.1}/players and batch sizes {32, 64, 128}; here the same objective (mean
+squared error + lambda * L1, i.e. scikit-learn's Lasso with ``alpha = lambda / 2``; least squares
+for lambda = 0) is solved to convergence, which removes the optimiser grid (36 x 6 fits a round
+would dominate the CPU budget) and its early stopping's implicit shrinkage; (b) every module keeps
+at least one unit (the official code may drop a whole module; our removal needs a valid layer
+shape); (c) the cut rounds to the nearest unit where the official one rounds down, so that each
+target sparsity is reached without an extra round of sub-models for the remainder; (d) the prior
+is computed on the round's windows, where the official code computes it on a fixed-seed
+calibration pass.
 """
 
 from __future__ import annotations
@@ -35,147 +50,135 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from methods.core.errors import ConfigError
+from .one_shot import _module_of, check_sparsity
+from .priors import output_statistics, wanda_prior
+from .units import Target, UnitLayout, sparsity
 
-from .units import Target, UnitLayout, activation_norms, sparsity, weight_scores
-
-METHODS = ("random", "magnitude", "wanda", "taylor", "bonsai")
-
-
-def check_sparsity(value: float) -> float:
-    if not 0 <= value < 1:
-        raise ConfigError("sparsity", value, "a fraction in [0, 1)")
-    return float(value)
-
-
-def select(scores: torch.Tensor, keep: torch.Tensor, layout: UnitLayout, target: float,
-           eligible: torch.Tensor | None = None) -> torch.Tensor:
-    """Switch off the alive units with the lowest ``scores`` until ``target`` sparsity.
-
-    Units that would overshoot the target are skipped; every layer keeps at least one head and
-    one neuron block. Returns the new 0/1 keep-vector.
-    """
-    keep = keep.clone()
-    params = layout.unit_params()
-    total = float(params.sum())
-    removed = total * sparsity(keep, layout)
-    budget = total * check_sparsity(target)
-    layer, is_head = layout.layer_of(), layout.is_head()
-    alive = {(int(l), bool(h)): 0 for l, h in zip(layer, is_head)}
-    for i in torch.nonzero(keep).flatten().tolist():
-        alive[(int(layer[i]), bool(is_head[i]))] += 1
-    candidates = torch.nonzero(keep.bool() if eligible is None else keep.bool() & eligible).flatten()
-    for i in candidates[scores[candidates].argsort()].tolist():
-        if removed >= budget:
-            break
-        kind = (int(layer[i]), bool(is_head[i]))
-        if removed + float(params[i]) > budget + 0.5 * float(params[i]) or alive[kind] <= 1:
-            continue
-        keep[i] = 0
-        removed += float(params[i])
-        alive[kind] -= 1
-    return keep
-
-
-def taylor_scores(target: Target, probes: int, generator: torch.Generator) -> torch.Tensor:
-    """sqrt(E[(d o / d g_u)^2]) per parameter of each unit, with full backpropagation (the weights
-    keep ``requires_grad``, so the memory is that of a gradient-based pruning method)."""
-    layout = target.layout
-    total = torch.zeros(layout.units, dtype=torch.float64)
-    count = 0
-    gate = torch.ones(layout.units, requires_grad=True)
-    target.gates.values = gate
-    try:
-        for objective in target.objectives(probes, generator):
-            objective.backward()
-            total += gate.grad.double() ** 2
-            count += 1
-            gate.grad = None
-            target.model.zero_grad(set_to_none=True)
-    finally:
-        target.gates.set(torch.ones(layout.units))
-    return (total / max(count, 1)).sqrt() / layout.unit_params()
-
-
-def one_shot_scores(method: str, target: Target, generator: torch.Generator, probes: int = 8) -> torch.Tensor:
-    """Importance per parameter of every unit for a one-shot baseline (higher = keep)."""
-    layout = target.layout
-    if method == "random":
-        return torch.rand(layout.units, generator=generator, dtype=torch.float64)
-    if method == "magnitude":
-        return weight_scores(target.model, layout, target.arch, None)
-    if method == "wanda":
-        norms = activation_norms(target.model, target.arch, target.batches())
-        return weight_scores(target.model, layout, target.arch, norms)
-    if method == "taylor":
-        return taylor_scores(target, probes, generator)
-    raise ConfigError("method", method, f"one of {list(METHODS)}")
+L1_GRID = (1e2, 1e-4, 0.0)  # main.py --sm_reg_weight
 
 
 @dataclass(frozen=True)
 class BonsaiConfig:
     n_masks: int = 200
     round_fraction: float = 0.05
-    alphas: tuple[float, ...] = (1e-2, 1e-4, 0.0)
+    l1_grid: tuple[float, ...] = L1_GRID
     folds: int = 5
+    tolerance: float = 0.005  # main.py --tol is 0.02 for one target; ours are 10 points apart
 
 
-def _candidates(keep: torch.Tensor, prior: torch.Tensor, layout: UnitLayout, fraction: float) -> torch.Tensor:
-    """The alive units of lowest prior (per parameter) worth ``2 * fraction`` of the prunable parameters."""
-    alive = torch.nonzero(keep).flatten()
-    params = layout.unit_params()
-    order = alive[prior[alive].argsort()]
-    within = torch.cumsum(params[order], 0) <= 2 * fraction * float(params.sum()) + float(params[order[0]])
-    return order[within]
+def candidates_per_module(keep: torch.Tensor, prior: torch.Tensor, layout: UnitLayout,
+                          fraction: float) -> torch.Tensor:
+    """Per module, the live units outside the top ``int(n_live * (1 - 2 * fraction))`` by prior
+    (sorted ascending by unit index)."""
+    module = _module_of(layout)
+    chosen = []
+    for m in range(2 * layout.layers):
+        live = torch.nonzero((module == m) & keep.bool()).flatten()
+        fixed = int(len(live) * (1.0 - 2 * fraction))
+        order = live[prior[live].argsort(descending=True, stable=True)]
+        chosen.append(order[fixed:])
+    return torch.cat(chosen).sort().values
 
 
-def _sample_pair(keep: torch.Tensor, candidates: torch.Tensor, prior: torch.Tensor, layout: UnitLayout,
-                 fraction: float, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """A mask switching off candidates worth ``fraction`` (low prior more likely) and its complement."""
-    z = prior[candidates].numpy()
-    weights = z.max() - z + 1e-12
-    order = candidates.numpy()[rng.choice(len(candidates), size=len(candidates), replace=False,
-                                          p=weights / weights.sum())]
-    params = layout.unit_params().numpy()
-    budget, removed = fraction * params.sum(), 0.0
-    dropped = []
-    for i in order:
-        if removed >= budget:
-            break
-        dropped.append(i)
-        removed += params[i]
+def sample_pair(keep: torch.Tensor, candidates: torch.Tensor, prior: torch.Tensor, layout: UnitLayout,
+                fraction: float, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """A sub-model dropping ``int(fraction * n_live) + 1`` candidates of every module (probability
+    ``max(prior) - prior`` over the module's live units) and its complement within the candidates."""
+    module = _module_of(layout)
     mask, complement = keep.clone(), keep.clone()
-    mask[dropped] = 0
     complement[candidates] = 0
-    complement[dropped] = 1
+    for m in range(2 * layout.layers):
+        live = (module == m) & keep.bool()
+        pool = candidates[module[candidates] == m]
+        if len(pool) == 0:
+            continue
+        count = min(int(fraction * int(live.sum())) + 1, len(pool))
+        weights = (prior[live].max() - prior[pool]).numpy() + 1e-12  # the module's top unit may be a candidate
+        dropped = pool.numpy()[rng.choice(len(pool), size=count, replace=False, p=weights / weights.sum())]
+        mask[dropped] = 0
+        complement[dropped] = 1
     return mask, complement
 
 
-def _kendall_cv(x: np.ndarray, y: np.ndarray, alpha: float, folds: int, seed: int) -> float:
-    from scipy.stats import kendalltau
-    from sklearn.model_selection import KFold
+def _fit(x: np.ndarray, y: np.ndarray, l1: float):
+    """Minimise mean((y - x w - b)^2) + l1 * |w|_1 (the official objective) to convergence."""
+    from sklearn.linear_model import Lasso, LinearRegression
 
+    if l1 > 0:
+        return Lasso(alpha=l1 / 2, max_iter=5000, tol=1e-6).fit(x, y)
+    return LinearRegression().fit(x, y)
+
+
+def _fold_tau(x: np.ndarray, y: np.ndarray, l1: float, folds: int) -> float:
+    """Mean Kendall tau over ``folds`` contiguous held-out blocks; NaN if a fold's tau is undefined
+    (constant predictions), which then never wins, as in ``search_best_linear_fit``."""
+    import warnings
+
+    from scipy.stats import kendalltau
+
+    size = len(y) // folds
     taus = []
-    for train, test in KFold(folds, shuffle=True, random_state=seed).split(x):
-        predicted = _fit(x[train], y[train], alpha).predict(x[test])
-        tau = kendalltau(predicted, y[test]).statistic
-        taus.append(0.0 if np.isnan(tau) else tau)
+    for k in range(folds):
+        test = np.zeros(len(y), dtype=bool)
+        test[k * size:(k + 1) * size] = True
+        model = _fit(x[~test], y[~test] - y[~test].mean(), l1)
+        with warnings.catch_warnings():  # a fold too small or constant gives NaN, handled by the caller
+            warnings.simplefilter("ignore")
+            taus.append(kendalltau(model.predict(x[test]), y[test]).statistic)
     return float(np.mean(taus))
 
 
-def _fit(x: np.ndarray, y: np.ndarray, alpha: float):
-    from sklearn.linear_model import Lasso, LinearRegression
+def regress_importance(masks: np.ndarray, scores: np.ndarray, l1_grid=L1_GRID,
+                       folds: int = 5) -> tuple[np.ndarray, float]:
+    """Raw coefficients of score ~ keep-vector (centred scores), the L1 weight of best fold tau."""
+    best, best_tau = l1_grid[-1], -np.inf
+    for l1 in l1_grid:
+        tau = _fold_tau(masks, scores, l1, folds)
+        if tau > best_tau:  # NaN never wins
+            best, best_tau = l1, tau
+    return _fit(masks, scores - scores.mean(), best).coef_, best
 
-    model = Lasso(alpha=alpha, max_iter=500, tol=1e-3) if alpha > 0 else LinearRegression()
-    return model.fit(x, y)
+
+def cut(keep: torch.Tensor, candidates: torch.Tensor, coef: np.ndarray, layout: UnitLayout,
+        fraction: float) -> torch.Tensor:
+    """Remove the candidates of lowest raw coefficient while their cumulative parameters stay
+    within ``fraction`` of the prunable parameters (to the nearest unit: one is still removed if at
+    most half of it passes the threshold); every module keeps one unit."""
+    keep = keep.clone()
+    params = layout.unit_params()
+    threshold = fraction * float(params.sum())
+    module = _module_of(layout)
+    alive = torch.bincount(module[keep.bool()], minlength=2 * layout.layers)
+    removed = 0.0
+    for i in candidates[np.argsort(coef, kind="stable")].tolist():
+        if removed + 0.5 * float(params[i]) > threshold:
+            break
+        if alive[module[i]] <= 1:
+            continue
+        keep[i] = 0
+        removed += float(params[i])
+        alive[module[i]] -= 1
+    return keep
 
 
-def regress_importance(masks: np.ndarray, scores: np.ndarray, alphas, folds: int,
-                       seed: int) -> tuple[np.ndarray, float]:
-    """Coefficients of score ~ keep-vector (the unit importances), L1 strength by CV Kendall tau."""
-    y = (scores - scores.mean()) / (scores.std() + 1e-12)
-    best = max(alphas, key=lambda a: _kendall_cv(masks, y, a, folds, seed))
-    return _fit(masks, y, best).coef_, best
+def bonsai_round(target: Target, keep: torch.Tensor, fraction: float, config: BonsaiConfig,
+                 rng: np.random.Generator) -> tuple[torch.Tensor, dict]:
+    """One round of steps 1-7; returns the new keep-vector and what the round saw."""
+    layout = target.layout
+    target.redraw(int(rng.integers(2**31)))
+    target.gates.set(keep)
+    prior = wanda_prior(target.model, layout, target.arch, output_statistics(target.model, target.arch,
+                                                                             target.batches()))
+    candidates = candidates_per_module(keep, prior, layout, fraction)
+    masks, scores = [], []
+    for _ in range((config.n_masks + 1) // 2):
+        for mask in sample_pair(keep, candidates, prior, layout, fraction, rng):
+            target.gates.set(mask)
+            masks.append(mask[candidates])
+            scores.append(target.quality())
+    coef, l1 = regress_importance(torch.stack(masks).numpy(), np.array(scores), config.l1_grid, config.folds)
+    new = cut(keep, candidates, coef, layout, fraction)
+    return new, {"l1": l1, "candidates": len(candidates), "sub_models": len(masks)}
 
 
 def bonsai(target: Target, targets: tuple[float, ...], config: BonsaiConfig, seed: int,
@@ -187,28 +190,12 @@ def bonsai(target: Target, targets: tuple[float, ...], config: BonsaiConfig, see
     keep = torch.ones(layout.units)
     results: dict[float, torch.Tensor] = {}
     for goal in targets:
-        while sparsity(keep, layout) < goal - 1e-3:
-            target.gates.set(keep)
-            prior = one_shot_scores("wanda", target, torch.Generator())
-            step = min(config.round_fraction, goal - sparsity(keep, layout))
-            candidates = _candidates(keep, prior, layout, step)
-            masks, scores = [], []
-            for _ in range((config.n_masks + 1) // 2):
-                for mask in _sample_pair(keep, candidates, prior, layout, step, rng):
-                    target.gates.set(mask)
-                    masks.append(mask[candidates])
-                    scores.append(target.quality())
-            coef, alpha = regress_importance(torch.stack(masks).numpy(), np.array(scores), config.alphas,
-                                             config.folds, seed)
-            importance = torch.full((layout.units,), float("inf"), dtype=torch.float64)
-            importance[candidates] = torch.from_numpy(coef).double() / layout.unit_params()[candidates]
+        while sparsity(keep, layout) < goal - config.tolerance:
             before = sparsity(keep, layout)
-            eligible = torch.zeros(layout.units, dtype=torch.bool)
-            eligible[candidates] = True
-            keep = select(importance, keep, layout, before + step, eligible=eligible)
+            keep, seen = bonsai_round(target, keep, min(config.round_fraction, goal - before), config, rng)
             if log:
-                log.info("bonsai round: sparsity %.3f -> %.3f (alpha %g, %d candidates, %d sub-models)", before,
-                         sparsity(keep, layout), alpha, len(candidates), len(masks))
+                log.info("bonsai round: sparsity %.3f -> %.3f (L1 %g, %d candidates, %d sub-models)", before,
+                         sparsity(keep, layout), seen["l1"], seen["candidates"], seen["sub_models"])
             if sparsity(keep, layout) <= before + 1e-9:
                 break
         results[goal] = keep.clone()

@@ -100,15 +100,21 @@ def perplexity(model: nn.Module, batches: list[dict]) -> float:
     return math.exp(total / count)
 
 
+# Bonsai clips a sub-model's perplexity at this value (``INF`` in ``main.py``)
+PERPLEXITY_CAP = 1e8
+
+
 class DecoderTarget(Target):
-    """Language-modelling quality of the calibration text: minus the mean token NLL.
+    """Language-modelling quality of the calibration text: minus its perplexity, capped at 1e8, as
+    Bonsai scores sub-models (``get_random_mask_scores`` in ``main.py`` of ``ldery/Bonsai`` @
+    2f911d789e4e426e8b0850414bcdcadc9fb52ce4 regresses on ``-ppl``).
 
     ``rows`` bounds the sequences of one forward pass (paper scale: long windows of a 7B model);
     ``None`` runs the whole calibration batch at once.
     """
 
-    def __init__(self, model: nn.Module, batch: dict, block: int = 64, rows: int | None = None):
-        super().__init__(model, LLAMA, batch, block)
+    def __init__(self, model: nn.Module, batch: dict, block: int = 64, rows: int | None = None, calibration=None):
+        super().__init__(model, LLAMA, batch, block, calibration)
         self.rows = rows
 
     def batches(self) -> list[dict]:
@@ -123,7 +129,7 @@ class DecoderTarget(Target):
             for batch in self.batches():
                 nll, tokens = token_nll(self.model, batch)
                 total, count = total + nll.sum(), count + tokens.sum()
-        return -float(total / count)
+        return -math.exp(min(float(total / count), math.log(PERPLEXITY_CAP)))
 
     def objectives(self, probes: int, generator: torch.Generator):
         """The mean token NLL of ``probes`` disjoint slices of the calibration sentences."""

@@ -75,10 +75,18 @@ BERT = Bert()
 class EncoderTarget(Target):
     """Sentence-embedding fidelity: mean cosine similarity to the dense model's embeddings."""
 
-    def __init__(self, model: nn.Module, batch: dict, block: int = 32):
-        super().__init__(model, BERT, batch, block)
+    def __init__(self, model: nn.Module, batch: dict, block: int = 32, calibration=None):
+        super().__init__(model, BERT, batch, block, calibration)
+        self.use(batch)
+
+    def use(self, batch: dict) -> None:
+        """Score on ``batch``, against the dense model's embeddings of it (all gates open)."""
+        self.batch = batch
+        gates = self.gates.values
+        self.gates.set(torch.ones(self.layout.units))
         with torch.no_grad():
             self.reference = self.forward()
+        self.gates.values = gates
 
     def forward(self) -> torch.Tensor:
         return embed(self.model, self.batch)

@@ -2,7 +2,8 @@
 neurons (all-MiniLM-L6-v2; SmolLM2-135M, a LLaMA-architecture decoder; LLaMA-2 7B and LLaMA-3 8B
 at paper scale).
 
-On ``pydoc_sentences``, calibration and evaluation sentences are disjoint, seeded draws. On
+On ``pydoc_sentences``, evaluation is a fixed draw of sentences and calibration windows are cut at
+seeded offsets of the other sentences joined (redrawn every Bonsai round). On
 ``wikitext2`` (paper scale), calibration is seeded windows of the train split and evaluation the
 standard test-split perplexity (:mod:`methods.pruning.lm_windows`). Quality is embedding fidelity
 for the encoder (mean cosine similarity between the pruned and the dense model's sentence
@@ -38,7 +39,8 @@ from .encoder_units import BERT, EncoderTarget, embed, load_encoder, minilm_fold
 from .memory import peak_memory
 from .placement import CPU, Placement, job_placement
 from .timing import paired_speedup
-from .units import remove_units, sparsity, unit_layout
+from .one_shot import one_shot
+from .units import add_output_bias, remove_units, sparsity, unit_layout
 
 
 def _load_minilm(ctx: RunContext, placement: Placement):
@@ -55,8 +57,8 @@ def _hub_loader(repo: str) -> Callable:
     return lambda ctx, placement: load_hub_decoder(repo, placement)
 
 
-def _decoder_target(model, batch: dict, params: dict) -> DecoderTarget:
-    return DecoderTarget(model, batch, params["block"], rows=params.get("forward_rows"))
+def _decoder_target(model, draw: Callable, params: dict, seed: int) -> DecoderTarget:
+    return DecoderTarget(model, draw(seed), params["block"], rows=params.get("forward_rows"), calibration=draw)
 
 
 class _Encoder(torch.nn.Module):
@@ -97,7 +99,7 @@ class TransformerModel:
     """One prunable model of the tables: how to load it, its units, and its quality metric."""
 
     load: Callable  # (ctx, placement) -> (tokenizer, model)
-    target: Callable  # (model, calibration batch, params) -> Target
+    target: Callable  # (model, calibration draw, params, seed) -> Target
     arch: object
     metric: str
     reference: Callable  # (dense, evaluation batches) -> what ``quality`` compares with
@@ -112,8 +114,8 @@ def _decoder(load: Callable) -> TransformerModel:
 
 
 MODELS = {
-    "all-MiniLM-L6-v2": TransformerModel(_load_minilm, lambda model, batch, params: EncoderTarget(
-        model, batch, params["block"]), BERT, "cosine", _embeddings, _cosine, _Encoder, placed=False),
+    "all-MiniLM-L6-v2": TransformerModel(_load_minilm, lambda model, draw, params, seed: EncoderTarget(
+        model, draw(seed), params["block"], calibration=draw), BERT, "cosine", _embeddings, _cosine, _Encoder, placed=False),
     "SmolLM2-135M-Instruct": _decoder(_load_smollm2),
     "meta-llama/Llama-2-7b-hf": _decoder(_hub_loader("meta-llama/Llama-2-7b-hf")),
     "meta-llama/Meta-Llama-3-8B": _decoder(_hub_loader("meta-llama/Meta-Llama-3-8B")),
@@ -136,17 +138,13 @@ def _on(batch: dict, device: str) -> dict:
 
 
 def _sentences(ctx: RunContext, params: dict) -> tuple[list[str], list[str]]:
-    """Calibration sentences (the shortest of a seeded draw, to bound the forward cost) and
-    evaluation sentences (a fixed draw for every seed and method, disjoint from calibration)."""
+    """The calibration pool (every sentence outside the evaluation draw) and the evaluation
+    sentences (a fixed draw for every seed and method)."""
     pool = [str(s) for s in load_arrays(ctx.data[ctx.run.dataset])["sentences"]]
     eval_rng = np.random.default_rng(derive_seed(ctx.run.dataset, "evaluation"))
     order = eval_rng.permutation(len(pool))
     evaluation = [pool[i] for i in order[:params["eval_sentences"]]]
-    rest = [pool[i] for i in order[params["eval_sentences"]:]]
-    draw = np.random.default_rng(derive_seed(ctx.run.seed, "calibration")).permutation(len(rest))
-    candidates = [rest[i] for i in draw[:4 * params["calibration_sentences"]]]
-    calibration = sorted(candidates, key=lambda s: (len(s.split()), s))[:params["calibration_sentences"]]
-    return calibration, evaluation
+    return [pool[i] for i in sorted(order[params["eval_sentences"]:])], evaluation
 
 
 def _batches(tokenizer, sentences: list[str], size: int) -> list[dict]:
@@ -158,16 +156,27 @@ def _wikitext_ids(ctx: RunContext, tokenizer, split: str) -> torch.Tensor:
     return lm_windows.encode(tokenizer, lm_windows.protocol_text(load_arrays(ctx.data[wikitext2.NAME]), split))
 
 
-def _calibration(ctx: RunContext, params: dict, tokenizer) -> dict:
-    """The calibration batch: seeded WikiText-2 train windows, or the short sentences of a seeded draw."""
+def _calibration_draw(ctx: RunContext, params: dict, tokenizer, device: str) -> Callable[[int], dict]:
+    """``seed -> batch`` of ``calibration_windows`` windows of ``context`` tokens at seeded offsets
+    of the concatenated calibration text (WikiText-2's train split joined with spaces, or the
+    calibration sentences joined with spaces); an encoder's windows are framed by its [CLS] and
+    [SEP] tokens, as every input it was trained on."""
+    count, context = params["calibration_windows"], params["context"]
     if ctx.run.dataset == wikitext2.NAME:
-        windows = lm_windows.calibration_windows(_wikitext_ids(ctx, tokenizer, "train"), params["calibration_windows"],
-                                                 params["context"], derive_seed(ctx.run.seed, "calibration"))
-        (batch,) = lm_windows.batches(windows, len(windows))
-        return batch
-    calibration, _ = _sentences(ctx, params)
-    (batch,) = _batches(tokenizer, calibration, len(calibration))
-    return batch
+        ids, frame = _wikitext_ids(ctx, tokenizer, "train"), None
+    else:
+        pool, _ = _sentences(ctx, params)
+        ids = torch.tensor(tokenizer(" ".join(pool), add_special_tokens=False)["input_ids"])
+        frame = (tokenizer.cls_token_id, tokenizer.sep_token_id) if tokenizer.cls_token_id is not None else None
+    inner = context - 2 if frame else context
+
+    def draw(seed: int) -> dict:
+        windows = lm_windows.calibration_windows(ids, count, inner, seed)
+        if frame:
+            windows = torch.cat([torch.full((count, 1), frame[0]), windows, torch.full((count, 1), frame[1])], 1)
+        (batch,) = lm_windows.batches(windows, count)
+        return _on(batch, device)
+    return draw
 
 
 def _evaluation(ctx: RunContext, params: dict, tokenizer) -> tuple[list[dict], torch.Tensor]:
@@ -187,38 +196,42 @@ def _warm_imports() -> None:
     import sklearn.model_selection  # noqa: F401
 
 
+def _prune(method: str, target, targets: tuple[float, ...], params: dict, seed: int, log) -> tuple[dict, dict]:
+    """Keep-vectors per target sparsity, and FLAP's output-bias increments per sparsity."""
+    if method == "bonsai":
+        config = bonsai_lib.BonsaiConfig(n_masks=params["n_masks"], round_fraction=params["round_fraction"])
+        return bonsai_lib.bonsai(target, targets, config, seed, log), {}
+    return one_shot(method, target, targets, torch.Generator().manual_seed(seed), probes=params["taylor_probes"])
+
+
 def train_transformer(ctx: RunContext) -> dict:
     params, seed = dict(ctx.run.params), ctx.run.seed
     spec = MODELS[params["model"]]
     placement = _placement(ctx, spec)
     tokenizer, model = spec.load(ctx, placement)
-    batch = _on(_calibration(ctx, params, tokenizer), placement.device)
-    target = spec.target(model, batch, params)
+    draw = _calibration_draw(ctx, params, tokenizer, placement.device)
+    target = spec.target(model, draw, params, derive_seed(seed, "calibration"))
+    batch = target.batch
     targets = tuple(params["sparsities"])
     _warm_imports()
-    saved, costs = {}, {}
+    saved, biases, costs = {}, {}, {}
     for method in params["methods"]:
         seed_everything(derive_seed(seed, method))
+        target.use(batch)  # every method starts from the same calibration batch
         start = time.perf_counter()
         with peak_memory(placement.device) as mem:
-            if method == "bonsai":
-                config = bonsai_lib.BonsaiConfig(n_masks=params["n_masks"], round_fraction=params["round_fraction"])
-                keeps = bonsai_lib.bonsai(target, targets, config, derive_seed(seed, method), ctx.log)
-            else:
-                scores = bonsai_lib.one_shot_scores(method, target,
-                                                    torch.Generator().manual_seed(derive_seed(seed, method)),
-                                                    probes=params["taylor_probes"])
-                keeps = {t: bonsai_lib.select(scores, torch.ones(target.layout.units), target.layout, t)
-                         for t in targets}
+            keeps, increments = _prune(method, target, targets, params, derive_seed(seed, method), ctx.log)
         elapsed = time.perf_counter() - start
         for goal, keep in keeps.items():
             key = f"{method}@s{goal:.2f}"
             saved[key] = keep
+            if goal in increments:
+                biases[key] = increments[goal]
             costs[key] = {"prune_s": elapsed, "prune_peak_mb": mem["peak_mb"], "sparsity": sparsity(keep, target.layout)}
         ctx.log.info("%s pruned in %.1f s, peak +%.0f MiB", method, elapsed, mem["peak_mb"])
     target.close()
     with atomic_path(ctx.run_dir / "keep.pt") as tmp:
-        torch.save(saved, tmp)
+        torch.save({"keep": saved, "bias": biases}, tmp)
     return {"costs": costs, "calibration_sequences": len(batch["input_ids"]),
             "calibration_tokens": int(batch["attention_mask"].sum()), "device": placement.device,
             "dtype": placement.dtype, "model_revision": getattr(model.config, "_commit_hash", None)}
@@ -240,6 +253,7 @@ def evaluate_transformer(ctx: RunContext) -> dict:
     placement = _placement(ctx, spec)
     costs = json.loads((ctx.run_dir / "train.json").read_text())["summary"]["costs"]
     saved = torch.load(ctx.run_dir / "keep.pt", weights_only=True)
+    saved, biases = saved["keep"], saved["bias"]
     tokenizer, dense = spec.load(ctx, placement)
     layout = unit_layout(dense, spec.arch, params["block"])
     batches, example = _evaluation(ctx, params, tokenizer)
@@ -252,6 +266,8 @@ def evaluate_transformer(ctx: RunContext) -> dict:
     for key, keep in saved.items():
         model = copy.deepcopy(dense)  # the dense model is never changed; a copy is 10x cheaper than reloading
         remove_units(model, keep, layout, spec.arch)
+        if key in biases:  # FLAP's baseline bias compensation
+            add_output_bias(model, spec.arch, biases[key])
         _record(metrics, spec, key, spec.quality(model, batches, reference))
         metrics[f"params@{key}"] = measure.count_parameters(model)
         metrics[f"param_fraction@{key}"] = metrics[f"params@{key}"] / base_params

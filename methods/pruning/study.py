@@ -12,8 +12,8 @@ Tables:
   global, that physically removes channels (Fang et al., CVPR 2023, for the dependency idea):
   accuracy before and after fine-tuning, FLOPs, measured CPU latency speed-up.
 * ``bonsai`` - Dery et al., arXiv 2402.05406: heads and MLP neurons of all-MiniLM-L6-v2 pruned to
-  25% and 50% of the prunable parameters by Bonsai and by random / magnitude / Wanda-style /
-  Taylor (backprop) baselines, with the peak memory while pruning and the measured speed-up.
+  10, 20, 30 and 50% of the prunable parameters by Bonsai and by random / magnitude / Wanda-sp /
+  FLAP (forward-only) and Taylor (backprop) baselines, with the peak memory while pruning and the measured speed-up.
 * ``bonsai_llm`` - the same on SmolLM2-135M (LLaMA architecture, grouped-query attention), quality
   as perplexity on held-out text (laptop scale); at paper scale on LLaMA-2 7B and LLaMA-3 8B with
   WikiText-2 test perplexity, on one GPU (gated hub weights and the WikiText-2 download).
@@ -32,10 +32,11 @@ from methods.core.study import FigureSpec, Resources, Run, RunContext, Study, Ta
 UNSTRUCTURED = ("GlobalMagWeight", "LayerMagWeight", "GlobalMagGrad", "LayerMagGrad",
                 "GlobalMagAct", "LayerMagAct", "RandomPruning")
 STRUCTURED = ("l1-local", "l1-global", "bn_scale-local", "taylor-local", "taylor-global", "random-local")
-TRANSFORMER_BASELINES = ("random", "magnitude", "wanda", "taylor")
+TRANSFORMER_BASELINES = ("random", "magnitude", "wanda", "flap", "taylor")
+FORWARD_ONLY = ("random", "magnitude", "wanda", "flap")
 COMPRESSIONS = (1, 2, 4, 8, 16, 32)
 RATIOS = (0.25, 0.5, 0.75)
-SPARSITIES = (0.25, 0.5)
+SPARSITIES = (0.1, 0.2, 0.3, 0.5)
 
 # dataset -> the baselines model the pruning runs start from
 _VISION = {"digits": "mlp", "fashion_mnist": "cnn", "cifar10": "resnet56"}
@@ -52,19 +53,21 @@ _FINE_TUNE = {
 _PRUNING_BATCH = {"smoke": 64, "laptop": 128, "paper": 256}
 # Test images each pruned model is scored on (a class-stratified subset; None = the whole test set).
 _TEST_SIZE = {"smoke": {"fashion_mnist": 1000}, "laptop": {"fashion_mnist": 2000}, "paper": {}}
+# Calibration: ``calibration_windows`` windows of ``context`` tokens at seeded offsets of the joined calibration
+# sentences, redrawn every Bonsai round; evaluation on ``eval_sentences`` held-out sentences.
 _ENCODER = {
-    "smoke": {"calibration_sentences": 8, "eval_sentences": 16, "n_masks": 8, "round_fraction": 0.25,
+    "smoke": {"calibration_windows": 2, "context": 32, "eval_sentences": 16, "n_masks": 8, "round_fraction": 0.25,
               "taylor_probes": 2},
-    "laptop": {"calibration_sentences": 16, "eval_sentences": 64, "n_masks": 32, "round_fraction": 0.1,
+    "laptop": {"calibration_windows": 4, "context": 48, "eval_sentences": 64, "n_masks": 100, "round_fraction": 0.05,
                "taylor_probes": 4},
     # Bonsai's defaults (Section 3 / main.py): 200 masks, 5% per round, 32 calibration sequences.
-    "paper": {"calibration_sentences": 32, "eval_sentences": 256, "n_masks": 200, "round_fraction": 0.05,
-              "taylor_probes": 16},
+    "paper": {"calibration_windows": 32, "context": 128, "eval_sentences": 256, "n_masks": 200,
+              "round_fraction": 0.05, "taylor_probes": 16},
 }
 # SmolLM2-135M at laptop scale only: 30 layers x (3 key/value groups + 24 blocks of 64 neurons).
 _DECODER = {
-    "laptop": {"calibration_sentences": 16, "eval_sentences": 64, "eval_batch": 16, "n_masks": 16,
-               "round_fraction": 0.1, "taylor_probes": 4},
+    "laptop": {"calibration_windows": 4, "context": 32, "eval_sentences": 64, "eval_batch": 16, "n_masks": 16,
+               "round_fraction": 0.05, "taylor_probes": 4},
 }
 # Bonsai's LLaMA models at paper scale (Dery et al., arXiv 2402.05406), from the Hugging Face hub: hub name ->
 # (run setting, context length = the model's max_position_embeddings, as Bonsai's get_llm sets model.seqlen).
@@ -128,13 +131,14 @@ def _transformer_runs(study: str, scale: str, seeds: int) -> list[Run]:
     if scale == "paper":
         models += [(hub, {**_LLAMA_SCHEDULE, "context": context}, WIKITEXT2, (), setting)
                    for hub, (setting, context) in _LLAMAS.items()]
-    baselines = TRANSFORMER_BASELINES if scale != "smoke" else ("magnitude", "wanda")
+    baselines = TRANSFORMER_BASELINES if scale != "smoke" else ("magnitude", "wanda", "flap")
     runs = []
     for seed in range(seeds):
         for model, schedule, dataset, data, setting in models:
             one_shot, bonsai, block = _TRANSFORMERS[model]
             for method, members in ((one_shot, baselines), (bonsai, ("bonsai",))):
-                params = {**schedule, "methods": list(members), "sparsities": list(SPARSITIES), "block": block,
+                sparsities = SPARSITIES if scale != "smoke" else SPARSITIES[1::2]  # smoke: 20% and 50%
+                params = {**schedule, "methods": list(members), "sparsities": list(sparsities), "block": block,
                           "model": model}
                 if model in _LLAMAS:  # Bonsai's 10 rounds of 200 sub-models take hours on one GPU
                     resources, evaluation = _llama_resources(1440 if method == bonsai else 360), _llama_resources(240)
@@ -212,10 +216,17 @@ class PruningStudy(Study):
                                 title="all-MiniLM-L6-v2: embedding fidelity against sparsity"),),
             caption=("Units: 12 heads and 48 blocks of 32 MLP neurons per layer. Setting sX = fraction X of the "
                      "prunable (attention + MLP) parameters removed. Fidelity = mean cosine similarity of pruned "
-                     "and dense sentence embeddings on held-out sentences, no fine-tuning. Bonsai and the "
-                     "random / magnitude / Wanda baselines use forward passes only; Taylor backpropagates. Peak "
-                     "memory = peak RSS above the RSS before pruning (model loaded). Speed-up measured at batch 8, "
-                     "one thread."),
+                     "and dense sentence embeddings on 64 held-out sentences, no fine-tuning. Calibration: 4 "
+                     "windows of 48 tokens (with [CLS]/[SEP]) at seeded offsets of the other sentences joined, "
+                     "redrawn every Bonsai round. Bonsai (ldery/Bonsai @ 2f911d7): 5% per round, 100 sub-models per "
+                     "round, per-module candidates by its Wanda prior, fidelity regressed on the keep-vector. "
+                     "Forward-only baselines: random, magnitude (mean |w| per unit), Wanda-sp (|W| x RMS(x) at the "
+                     "output projection; in every layer int(sX x heads) heads and the blocks nearest sX of its "
+                     "parameters removed; An et al., AAAI 2024), FLAP "
+                     "(standardized fluctuation score, global, with bias compensation; An et al., AAAI 2024); "
+                     "Taylor backpropagates. "
+                     "Peak memory = peak RSS above the RSS before pruning "
+                     "(model loaded). Speed-up measured at batch 8, one thread."),
         ),
         TableSpec(
             name="bonsai_llm",
@@ -235,10 +246,13 @@ class PruningStudy(Study):
                      "Setting sX = fraction X of the prunable (attention + MLP) parameters removed; embeddings "
                      "(tied with the output layer) and norms are not prunable. NLL = mean next-token negative "
                      "log-likelihood, perplexity = exp(NLL), on 64 held-out sentences of the Python documentation, no "
-                     "fine-tuning (Bonsai's paper fine-tunes with LoRA afterwards and reports WikiText-2, which is "
+                     "fine-tuning; calibration on 4 windows of 32 tokens of the other sentences joined, redrawn every "
+                     "Bonsai round (5% per round, 16 sub-models per round at laptop scale); baselines as in the "
+                     "MiniLM table (Bonsai's paper fine-tunes with LoRA afterwards and reports WikiText-2, which is "
                      "not available offline); a uniform guess over the 49,152 tokens has NLL 10.80, so a perplexity above "
                      "49,152 is a collapsed model, and a mean of perplexities is dominated by the worst seed (compare "
-                     "the NLL means). Bonsai scores its sub-models by minus the calibration NLL. Peak "
+                     "the NLL means). Bonsai scores its sub-models by minus the calibration perplexity, as the "
+                     "official code. Peak "
                      "memory = peak RSS above the RSS before pruning (model loaded). Speed-up: a prefill of 8 "
                      "copies of one sentence, one thread. Paper scale: LLaMA-2 7B and LLaMA-3 8B (hub "
                      "meta-llama/Llama-2-7b-hf, meta-llama/Meta-Llama-3-8B; gated) in float16 on one GPU, "
@@ -286,6 +300,7 @@ _BONSAI = "Dery, Kolawole, Kagy, Smith, Neubig & Talwalkar, Everybody Prune Now 
 # the highest compressions each dataset's model reaches with its classifier dense
 _HIGH = {"digits": ("x08", "x16"), "fashion_mnist": ("x04",), "cifar10": ("x08", "x16")}
 _ABOVE = "the claim states a direction only"
+_SETTINGS = tuple(f"s{s:.2f}" for s in SPARSITIES)
 
 
 def _at_high_compression(a: str, b: str) -> tuple[Paired, ...]:
@@ -311,24 +326,24 @@ CLAIMS = (
                 for c in ("l1-local", "l1-global", "taylor-global", "random-local"))),
     Claim("bonsai-above-forward-only", _BONSAI, "abstract; Table 2 (Bonsai against forward-only baselines)",
           "At equal sparsity, Bonsai's pruned model is better than the forward-only baselines' (random, "
-          "magnitude, Wanda-style).", "bonsai", "cosine", ("pydoc_sentences",),
+          "magnitude, Wanda-sp, FLAP).", "bonsai", "cosine", ("pydoc_sentences",),
           tuple(Paired(Side("bonsai", s), Side(b, s), margin_reason=_ABOVE)
-                for s in ("s0.25", "s0.50") for b in ("random", "magnitude", "wanda"))),
+                for s in _SETTINGS for b in FORWARD_ONLY)),
     Claim("bonsai-llm-above-forward-only", _BONSAI, "abstract; Table 2 (Bonsai against forward-only baselines)",
           "At equal sparsity, Bonsai's pruned LLaMA-architecture model has a lower held-out NLL than the "
-          "forward-only baselines' (random, magnitude, Wanda-style).", "bonsai_llm", "nll", ("pydoc_sentences",),
+          "forward-only baselines' (random, magnitude, Wanda-sp, FLAP).", "bonsai_llm", "nll", ("pydoc_sentences",),
           tuple(Paired(Side("bonsai", s), Side(b, s), better="lower", margin_reason=_ABOVE)
-                for s in ("s0.25", "s0.50") for b in ("random", "magnitude", "wanda"))),
+                for s in _SETTINGS for b in FORWARD_ONLY)),
     Claim("bonsai-less-memory-than-gradients", _BONSAI,
           "abstract (forward passes only; gradient-based pruning has 'prohibitive memory overhead')",
           "Bonsai prunes with less peak memory than gradient-based (Taylor) pruning.",
           "bonsai", "prune_peak_mb", ("pydoc_sentences",),
           tuple(Paired(Side("bonsai", s), Side("taylor", s), better="lower", margin_reason=_ABOVE)
-                for s in ("s0.25", "s0.50"))),
+                for s in _SETTINGS)),
     Claim("bonsai-llm-less-memory-than-gradients", _BONSAI,
           "abstract (forward passes only; gradient-based pruning has 'prohibitive memory overhead')",
           "On the LLaMA-architecture model, Bonsai prunes with less peak memory than gradient-based (Taylor) "
           "pruning.", "bonsai_llm", "prune_peak_mb", ("pydoc_sentences",),
           tuple(Paired(Side("bonsai", s), Side("taylor", s), better="lower", margin_reason=_ABOVE)
-                for s in ("s0.25", "s0.50"))),
+                for s in _SETTINGS)),
 )

@@ -16,7 +16,7 @@ parameters removed; embeddings, norms and output biases are not prunable.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
@@ -195,23 +195,18 @@ def remove_units(model: nn.Module, keep: torch.Tensor, layout: UnitLayout, arch:
     return model
 
 
-def weight_scores(model: nn.Module, layout: UnitLayout, arch: Architecture,
-                  input_norms: dict[nn.Linear, torch.Tensor] | None) -> torch.Tensor:
-    """Mean over each unit's weights of |w| (``input_norms`` None) or of Wanda's |w_ij| * ||x_j||.
-
-    Sun et al., "A Simple and Effective Pruning Approach for LLMs", ICLR 2024, Eq. 1, summed over
-    the rows (input projections) or columns (output projections) a unit owns.
-    """
-    def weighted(linear: nn.Linear) -> torch.Tensor:
-        w = linear.weight.detach().abs().float()  # half-precision sums lose digits or overflow
-        return w * input_norms[linear][None, :] if input_norms is not None else w
+def weight_scores(model: nn.Module, layout: UnitLayout, arch: Architecture) -> torch.Tensor:
+    """Mean |w| over each unit's weights (rows of the input projections, columns of the output
+    projection): the weight-magnitude baseline, one score per unit (higher = keep)."""
+    def total(linear: nn.Linear) -> torch.Tensor:
+        return linear.weight.detach().abs().float()  # half-precision sums lose digits or overflow
 
     scores = []
     for layer in arch.layers(model):
         parts = arch.parts(layer)
-        head = sum(weighted(linear).sum(1).reshape(layout.heads, rows).sum(1) for linear, rows in parts.attention_in)
-        head = head + weighted(parts.attention_out).sum(0).reshape(layout.heads, layout.head_width).sum(1)
-        inner = sum(weighted(linear).sum(1) for linear in parts.mlp_in) + weighted(parts.mlp_out).sum(0)
+        head = sum(total(linear).sum(1).reshape(layout.heads, rows).sum(1) for linear, rows in parts.attention_in)
+        head = head + total(parts.attention_out).sum(0).reshape(layout.heads, layout.head_width).sum(1)
+        inner = sum(total(linear).sum(1) for linear in parts.mlp_in) + total(parts.mlp_out).sum(0)
         block = inner.reshape(layout.blocks, layout.block).sum(1)
         head_weights = sum(rows * linear.in_features for linear, rows in parts.attention_in)
         head_weights += parts.attention_out.out_features * layout.head_width
@@ -220,51 +215,46 @@ def weight_scores(model: nn.Module, layout: UnitLayout, arch: Architecture,
     return torch.cat(scores).double().cpu()
 
 
-def unit_linears(model: nn.Module, arch: Architecture) -> Iterator[nn.Linear]:
-    for layer in arch.layers(model):
+def add_output_bias(model: nn.Module, arch: Architecture, increments) -> nn.Module:
+    """Add per-layer ``(attention, MLP)`` increments to the output projections' biases (a bias is
+    created where the projection has none, as FLAP does for LLaMA); returns ``model``."""
+    for layer, pair in zip(arch.layers(model), increments):
         parts = arch.parts(layer)
-        yield from (linear for linear, _ in parts.attention_in)
-        yield parts.attention_out
-        yield from parts.mlp_in
-        yield parts.mlp_out
-
-
-def activation_norms(model: nn.Module, arch: Architecture, batches) -> dict:
-    """L2 norm over the non-padding calibration tokens of every unit-owning Linear's input features
-    (Wanda's ||x_j||), from forward passes of the model on each of ``batches`` (``input_ids``,
-    ``attention_mask``); the norms of several batches combine as the norm over all their tokens."""
-    norms: dict = {}
-    current: dict = {}
-    handles = []
-    for linear in unit_linears(model, arch):
-        def hook(module, inputs, output):
-            norm = inputs[0][current["mask"]].float().norm(dim=0)
-            norms[module] = torch.hypot(norms[module], norm) if module in norms else norm
-        handles.append(linear.register_forward_hook(hook))
-    try:
-        with torch.no_grad():
-            for batch in batches:
-                current["mask"] = batch["attention_mask"].bool()
-                model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-    finally:
-        for handle in handles:
-            handle.remove()
-    return norms
+        for linear, increment in zip((parts.attention_out, parts.mlp_out), pair):
+            increment = increment.to(device=linear.weight.device, dtype=linear.weight.dtype)
+            if linear.bias is None:
+                linear.bias = nn.Parameter(increment.clone(), requires_grad=False)
+            else:
+                linear.bias.data.add_(increment)
+    return model
 
 
 class Target:
-    """A model prepared for structured pruning on one calibration batch (``input_ids``,
+    """A model prepared for structured pruning on a calibration batch (``input_ids``,
     ``attention_mask``): its unit layout, gates, and a quality measured with forward passes only.
 
-    Subclasses define :meth:`quality` (higher is better) and :meth:`objectives` (scalars whose
-    gradients the Taylor baseline needs); :meth:`batches` is the calibration batch as the model
-    takes it in one forward pass (the whole batch unless a subclass splits it).
+    ``calibration`` (optional) draws a fresh calibration batch from a seed: Bonsai redraws its
+    calibration windows every round (:meth:`redraw`). Subclasses define :meth:`quality` (higher is
+    better) and :meth:`objectives` (scalars whose gradients the Taylor baseline needs);
+    :meth:`batches` is the calibration batch as the model takes it (the whole batch unless a
+    subclass splits it).
     """
 
-    def __init__(self, model: nn.Module, arch: Architecture, batch: dict, block: int):
+    def __init__(self, model: nn.Module, arch: Architecture, batch: dict, block: int,
+                 calibration: Callable[[int], dict] | None = None):
         self.model, self.arch, self.batch = model, arch, batch
+        self.calibration = calibration
         self.layout = unit_layout(model, arch, block)
         self.gates = UnitGates(model, self.layout, arch)
+
+    def use(self, batch: dict) -> None:
+        """Score on ``batch`` from now on."""
+        self.batch = batch
+
+    def redraw(self, seed: int) -> None:
+        """A fresh calibration batch from ``calibration(seed)``; without ``calibration`` the batch stays."""
+        if self.calibration is not None:
+            self.use(self.calibration(seed))
 
     def batches(self) -> list[dict]:
         return [self.batch]

@@ -15,6 +15,7 @@ import torch
 from methods.core.errors import DataError
 from methods.core.measure import count_parameters
 from methods.pruning import bonsai as B
+from methods.pruning import one_shot as O
 from methods.pruning import decoder_units as D
 from methods.pruning import units as U
 
@@ -45,8 +46,8 @@ def test_gates_equal_removal_and_parameter_count_matches_sparsity(tiny):
     model, batch = tiny
     target = D.DecoderTarget(model, batch, block=16)
     layout = target.layout
-    scores = B.one_shot_scores("wanda", target, torch.Generator())
-    keep = B.select(scores, torch.ones(layout.units), layout, 0.5)
+    keeps, _ = O.one_shot("wanda", target, (0.5,), torch.Generator())
+    keep = keeps[0.5]
     target.gates.set(keep)
     with torch.no_grad():
         gated = model(**batch).logits
@@ -77,28 +78,25 @@ def test_perplexity_is_the_language_modelling_loss(tiny):
 def test_taylor_backpropagates_to_every_unit(tiny):
     model, batch = tiny
     target = D.DecoderTarget(model, batch, block=16)
-    scores = B.one_shot_scores("taylor", target, torch.Generator().manual_seed(0), probes=3)
+    scores = O.taylor_scores(target, 3, torch.Generator().manual_seed(0))
     target.close()
     assert torch.isfinite(scores).all() and bool((scores > 0).all())
     assert all(p.grad is None for p in model.parameters())
 
 
-def test_complementary_masks_split_the_candidates(tiny):
+def test_wanda_sp_removes_the_same_units_from_every_layer(tiny):
     model, batch = tiny
     target = D.DecoderTarget(model, batch, block=16)
-    layout = target.layout
-    prior = B.one_shot_scores("wanda", target, torch.Generator())
+    keeps, _ = O.one_shot("wanda", target, (0.25, 0.5), torch.Generator())
     target.close()
-    keep = torch.ones(layout.units)
-    candidates = B._candidates(keep, prior, layout, 0.1)
-    params = layout.unit_params()
-    assert float(params[candidates].sum()) == pytest.approx(0.2 * float(params.sum()), rel=0.35)
-    assert set(prior.argsort()[:len(candidates)].tolist()) == set(candidates.tolist())
-    mask, complement = B._sample_pair(keep, candidates, prior, layout, 0.1, np.random.default_rng(0))
-    off, off_complement = set(torch.nonzero(mask == 0).flatten().tolist()), \
-        set(torch.nonzero(complement == 0).flatten().tolist())
-    assert off and off_complement and not off & off_complement
-    assert off | off_complement == set(candidates.tolist())
+    heads, blocks = target.layout.split(keeps[0.25])
+    # layer: 2 heads of 6,144 and 8 blocks of 3,072 parameters = 36,864; 25% = 9,216
+    # heads int(0.25 * 2) = 0, blocks 9,216 / 3,072 = 3
+    assert heads.sum(1).tolist() == [2, 2] and blocks.sum(1).tolist() == [5, 5]
+    heads, blocks = target.layout.split(keeps[0.5])
+    # heads int(0.5 * 2) = 1 (6,144), blocks (18,432 - 6,144) / 3,072 = 4
+    assert heads.sum(1).tolist() == [1, 1] and blocks.sum(1).tolist() == [4, 4]
+    assert U.sparsity(keeps[0.25], target.layout) == 0.25
 
 
 def test_bonsai_reaches_each_target_with_forward_passes_only(tiny):
@@ -149,10 +147,9 @@ def test_smollm2_prepared_from_its_wheel_prunes_like_the_gates_say(tmp_path):
     assert (target.layout.layers, target.layout.heads, target.layout.blocks) == (30, 3, 24)
     dense_ppl = D.perplexity(model, [batch])
     assert 5 < dense_ppl < 300  # a trained model: far below the 49,152-token vocabulary
-    scores = B.one_shot_scores("magnitude", target, torch.Generator())
-    keep = B.select(scores, torch.ones(target.layout.units), target.layout, 0.25)
+    keep = O.one_shot("magnitude", target, (0.25,), torch.Generator())[0][0.25]
     target.gates.set(keep)
-    gated = -target.quality()
+    gated = math.log(-target.quality())  # the quality is minus the perplexity
     target.close()
     U.remove_units(model, keep, target.layout, D.LLAMA)
     nll, tokens = D.token_nll(model, batch)

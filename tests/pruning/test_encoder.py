@@ -4,6 +4,8 @@ import torch
 
 from methods.core.errors import ConfigError
 from methods.pruning import bonsai as B
+from methods.pruning import one_shot as O
+from methods.pruning import priors as PR
 from methods.pruning import encoder_units as E
 from methods.pruning import units as U
 
@@ -33,8 +35,8 @@ def test_gates_equal_physical_removal_and_selection_hits_the_target(encoder):
     target = E.EncoderTarget(model, batch)
     layout = target.layout
     assert (layout.layers, layout.heads, layout.blocks) == (6, 12, 48)
-    scores = B.one_shot_scores("magnitude", target, torch.Generator().manual_seed(0))
-    keep = B.select(scores, torch.ones(layout.units), layout, 0.5)
+    keeps, _ = O.one_shot("magnitude", target, (0.5,), torch.Generator().manual_seed(0))
+    keep = keeps[0.5]
     assert U.sparsity(keep, layout) == pytest.approx(0.5, abs=0.02)
     heads, blocks = layout.split(keep)
     assert bool((heads.sum(1) >= 1).all()) and bool((blocks.sum(1) >= 1).all())
@@ -51,26 +53,27 @@ def test_gates_equal_physical_removal_and_selection_hits_the_target(encoder):
         assert not hook_free.attention.output.dense._forward_pre_hooks
 
 
-def test_wanda_norms_are_those_of_each_projections_own_input(encoder):
-    """The MLP input projection reads the attention block's output, not the layer's input."""
+def test_flap_bias_compensation_keeps_the_mean_output_of_removed_channels(encoder):
+    """FLAP (An et al., AAAI 2024, Eq. 8): after removing units and adding W[:, removed] @ mean(x),
+    the output projection's output at the mean input is unchanged."""
     _, model, batch = encoder
     target = E.EncoderTarget(model, batch)
     try:
-        norms = U.activation_norms(model, E.BERT, target.batches())
+        keeps, biases = O.one_shot("flap", target, (0.3,), torch.Generator())
+        stats = PR.output_statistics(model, E.BERT, target.batches())
     finally:
         target.close()
-    layer = model.encoder.layer[0]
-    seen = {}
-    def record(module, inputs, output):
-        seen["x"] = inputs[0]
-
-    handle = layer.intermediate.dense.register_forward_hook(record)
+    assert U.sparsity(keeps[0.3], target.layout) == pytest.approx(0.3, abs=0.02)
+    dense = model.encoder.layer[2].output.dense
+    mean = stats[dense]["sum"] / stats[dense]["n"]
+    expected = dense(mean.float()[None])[0]
+    _, fresh = E.load_encoder(E.minilm_folder())
+    U.remove_units(fresh, keeps[0.3], target.layout, E.BERT)
+    U.add_output_bias(fresh, E.BERT, biases[0.3])
+    _, blocks = target.layout.split(keeps[0.3].bool())
+    kept = blocks[2].repeat_interleave(32)
     with torch.no_grad():
-        E.embed(model, batch)
-    handle.remove()
-    expected = seen["x"][batch["attention_mask"].bool()].norm(dim=0)
-    assert torch.allclose(norms[layer.intermediate.dense], expected)
-    assert not torch.allclose(norms[layer.intermediate.dense], norms[layer.attention.self.query])
+        assert torch.allclose(fresh.encoder.layer[2].output.dense(mean.float()[kept][None])[0], expected, atol=1e-4)
 
 
 def test_bonsai_round_prunes_with_forward_passes_only(encoder):
@@ -92,7 +95,7 @@ def test_regression_recovers_planted_importances():
     masks = (rng.random((60, 12)) > 0.3).astype(float)
     truth = np.linspace(0, 1, 12)
     scores = masks @ truth + 0.01 * rng.standard_normal(60)
-    coef, _ = B.regress_importance(masks, scores, (1e-4, 0.0), 5, 0)
+    coef, _ = B.regress_importance(masks, scores, (1e-4, 0.0), 5)
     assert np.corrcoef(coef, truth)[0, 1] > 0.95
 
 
@@ -102,14 +105,14 @@ def test_bad_input_names_the_setting(encoder):
     layout = target.layout
     try:
         with pytest.raises(ConfigError, match="sparsity"):
-            B.select(torch.ones(layout.units), torch.ones(layout.units), layout, 1.0)
+            O.select(torch.ones(layout.units), torch.ones(layout.units), layout, 1.0)
         with pytest.raises(ConfigError, match="sparsity"):
-            B.check_sparsity(-0.1)
+            O.check_sparsity(-0.1)
         with pytest.raises(ConfigError, match="model"):
             U.unit_layout(torch.nn.Linear(3, 3), E.BERT)
         with pytest.raises(ConfigError, match="block"):
             U.unit_layout(model, E.BERT, block=7)
         with pytest.raises(ConfigError, match="method"):
-            B.one_shot_scores("obs", target, torch.Generator())
+            O.one_shot("obs", target, (0.1,), torch.Generator())
     finally:
         target.close()
