@@ -16,8 +16,8 @@ Tables:
   the paper's 217 s divided by ours (t over seeds; data-free proxies, which score the whole pool;
   ``random``: the first cell of the 200).
 
-Scales: smoke 16 cells, 4 of them with the data-dependent proxies (one seed; the search pool is
-all 16); laptop 200 cells per seed, 60 of them with the data-dependent proxies, x 5 seeds (the
+Scales: smoke 12 cells, 3 of them with the data-dependent proxies (one seed; the search pool is
+all 12); laptop 200 cells per seed, 60 of them with the data-dependent proxies, x 5 seeds (the
 search pool is the seed's 200); paper every cell, in 16 chunked jobs per seed, data-dependent
 proxies on CIFAR-10 batches of 64.
 """
@@ -31,7 +31,7 @@ from .jobs import DATA_FREE, DATASETS, RANKED, SEARCH_SETTING, setting_of
 
 RANKING, SEARCH = "architecture_ranking", "architecture_search"
 _SCALES = {
-    "smoke": {"n_archs": 16, "n_data": 4, "chunks": 1, "batch": 8, "inputs": "digits", "search_n": 16, "resamples": 200},
+    "smoke": {"n_archs": 12, "n_data": 3, "chunks": 1, "batch": 8, "inputs": "digits", "search_n": 12, "resamples": 200},
     "laptop": {"n_archs": 200, "n_data": 60, "chunks": 1, "batch": 16, "inputs": "digits", "search_n": 200, "resamples": 1000},
     "paper": {"n_archs": 15625, "n_data": 15625, "chunks": 16, "batch": 64, "inputs": "cifar10", "search_n": 200, "resamples": 1000},
 }
