@@ -25,7 +25,7 @@ proxies on CIFAR-10 batches of 64.
 from __future__ import annotations
 
 from methods.core.claims import Agrees, Claim, Paired, Side
-from methods.core.study import Resources, Run, RunContext, Study, TableSpec
+from methods.core.study import FigureSpec, Resources, Run, RunContext, Study, TableSpec
 
 from .jobs import DATA_FREE, DATASETS, RANKED, SEARCH_SETTING, setting_of
 
@@ -57,6 +57,8 @@ class ArchitectureStudy(Study):
             rows=("dataset", "method", "setting"),
             methods=("ranking",),
             decimals={"spearman": 3, "kendall": 3, "cpu_s_per_arch": 3},
+            figures=(FigureSpec("cost-vs-rho", x="cpu_s_per_arch", y="spearman", hue="method", logx=True,
+                                title="Spearman rho against CPU seconds per cell (each proxy; upper left is better)"),),
             caption="cifar10-valid is NB201's CIFAR-10 setting trained on half the training set. Proxies are scored "
                     "on NB201's network (C=16, N=5, 10 classes) and correlated with all three datasets; NASGraph on "
                     "its surrogate (1 cell per stage, no BN). Setting: the data-dependent proxies' inputs "
