@@ -75,7 +75,7 @@ class ArchitectureStudy(Study):
             decimals={"test_accuracy": 2, "percentile": 2, "cpu_s": 1, "budget_ratio": 2},
             caption="Per seed, the proxy's highest-scored cell among 200 drawn at random; CPU seconds are the proxy's "
                     "measured process time on those 200 cells on this machine (the paper's 217 s: its own CPU). "
-                    "random: the first of the 200, no proxy.",
+                    "random: the first of the 200, no proxy. At smoke scale the pool is the 12 cells of the sample.",
         ),
     )
 

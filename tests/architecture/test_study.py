@@ -42,7 +42,7 @@ def test_bootstrap_interval_of_a_perfect_ranking_is_one():
     assert bounds["spearman"] == pytest.approx((1.0, 1.0)) and bounds["kendall"] == pytest.approx((1.0, 1.0))
 
 
-def test_disconnected_cell_proxies():
+def test_disconnected_cell_proxies(one_thread):
     """All-none cell: the output is the classifier's bias alone, so synflow is 0 and jacov undefined."""
     x, y = inputs.batch("digits", 4, 0)
     cell = parse_cell("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
@@ -59,7 +59,18 @@ def test_digit_inputs_are_not_cifar():
         inputs.batch("cifar10", 8, 1)
 
 
-def test_small_real_run_rekeys_into_declared_rows(tmp_path):
+@pytest.fixture
+def one_thread():
+    """Jobs run on their rule's threads (1 here); an unbounded pool only burns CPU on a busy machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_small_real_run_rekeys_into_declared_rows(tmp_path, one_thread):
     prepared = tmp_path / "nb.npz"
     nasbench201.prepare(tmp_path, prepared)
     params = {"n_archs": 6, "n_data": 2, "chunks": 2, "batch": 4, "inputs": "digits", "search_n": 6,
