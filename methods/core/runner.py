@@ -41,7 +41,8 @@ def _peak_rss_mb() -> float | None:
 
 
 def _number(value) -> float | None:
-    """A metric as JSON stores it; None stays None: a cell this CPU cannot measure (no int8 engine)."""
+    """A metric or sample as JSON stores it; None stays None: a cell this CPU cannot measure (no int8
+    engine), a sample with no finite value (a degenerate zero-cost proxy)."""
     return None if value is None else float(value)
 
 
@@ -77,7 +78,7 @@ def evaluate(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], rul
         "metrics": {k: _number(v) for k, v in result["metrics"].items()},
         "timings": {k: _number(v) for k, v in result.get("timings", {}).items()},
         "kernels": dict(result.get("kernels", {})),
-        "samples": {k: [float(x) for x in v] for k, v in result.get("samples", {}).items()},
+        "samples": {k: [_number(x) for x in v] for k, v in result.get("samples", {}).items()},
         "train": {"summary": trained["summary"], "cost": trained["cost"]},
         "cost": _cost(start),
         "provenance": provenance.collect(spec, ctx.run.seed, threads),

@@ -84,4 +84,5 @@ INTERVALS = {"t": t_interval, "normal": normal_interval}
 INTERVAL_TEXT = {
     "t": "95% Student-t interval over seeds, mean ± t(0.975, n-1)·s/√n",
     "normal": "95% normal interval over test episodes, mean ± 1.96·s/√n",
+    "bootstrap": "95% percentile bootstrap interval over the architectures (resampled with replacement)",
 }
