@@ -57,7 +57,7 @@ class ArchitectureStudy(Study):
             rows=("dataset", "method", "setting"),
             methods=("ranking",),
             decimals={"spearman": 3, "kendall": 3, "cpu_s_per_arch": 3},
-            figures=(FigureSpec("cost-vs-rho", x="cpu_s_per_arch", y="spearman", hue="method", logx=True,
+            figures=(FigureSpec("cost-vs-rho", x="cpu_s_per_arch", y="spearman", logx=10, y_range=(-1, 1),
                                 title="Spearman rho against CPU seconds per cell (each proxy; upper left is better)"),),
             caption="cifar10-valid is NB201's CIFAR-10 setting trained on half the training set. Proxies are scored "
                     "on NB201's network (C=16, N=5, 10 classes) and correlated with all three datasets; NASGraph on "

@@ -15,13 +15,12 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from methods.core.specs import FigureSpec, TableSpec  # noqa: E402
-from methods.core.study import load_study  # noqa: E402
+from methods.core.study import available_studies, load_study  # noqa: E402
 from methods.reporting import render  # noqa: E402
 from methods.reporting.figure_style import METHOD_STYLE, overlapping_ticks  # noqa: E402
 from methods.reporting.figures import draw, figure  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-STUDIES = ("baselines", "quantization", "pruning", "metalearning", "tabular_llm")
 EQUAL_BITS = r"w(?P<x>\d+)a(?P=x)-(?P<family>channel|tensor)"
 TABLE = TableSpec(name="q", title="Quantization", metrics={"accuracy": "Test accuracy (%)", "size_kb": "Size (KiB)"})
 
@@ -129,7 +128,7 @@ def test_table_pages_show_their_figures_inline():
 
 
 def _declared():
-    for name in STUDIES:
+    for name in available_studies():
         study = load_study(name)
         for table in study.tables:
             for spec in table.figures:
@@ -156,7 +155,7 @@ def test_every_declared_figure_renders_from_its_laptop_table(study, table, spec,
 
 
 def test_methods_that_share_a_table_have_different_colours():
-    for name in STUDIES:
+    for name in available_studies():
         for table in load_study(name).tables:
             csv = ROOT / "reports" / "laptop" / f"{table.name}.csv"
             if not csv.exists():
