@@ -161,14 +161,15 @@ class Study:
 
 
 def available_studies() -> list[str]:
-    """Names of the technique packages under ``methods/`` that have a ``study`` module."""
+    """Names of the technique packages under ``methods/`` that have a ``study`` module (not ``core``,
+    whose ``study`` module is the framework itself)."""
     import methods
 
     root = Path(methods.__file__).parent
     return sorted(
         info.name
         for info in pkgutil.iter_modules([str(root)])
-        if info.ispkg and (root / info.name / "study.py").exists()
+        if info.ispkg and info.name != "core" and (root / info.name / "study.py").exists()
     )
 
 
