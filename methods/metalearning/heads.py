@@ -3,7 +3,11 @@
 Support labels are rows over the ``n_way`` classes (one-hot, or soft after support mixing).
 
 * ProtoNet (Snell et al. 2017, Eq. 1-2): prototypes are the (label-weighted) means of the support
-  embeddings; logits = -||q - p_k||^2 / d, times a learnable scale (MetaOptNet's head wrapper).
+  embeddings. Two forms: ``scaled`` (the Meta-MaxUp learners, MetaOptNet's
+  ``classification_heads.py`` + wrapper): logits = -scale * ||q - p_k||^2 / d with a learnable scale;
+  plain (Snell et al., Eq. 2 with the squared Euclidean distance of Sec. 2.3, as
+  ``protonets/models/few_shot.py`` in jakesnell/prototypical-networks @ c9bb4d2): logits =
+  -||q - p_k||^2, no parameter.
 * R2-D2 (Bertinetto et al. 2019, Sec. 3.1-3.2): ridge regression from embeddings to label rows,
   W = X^T (X X^T + lambda I)^-1 Y by the Woodbury identity (an n_support x n_support solve),
   lambda = 50; logits = alpha * Q W + beta with learnable alpha and beta.
@@ -26,14 +30,16 @@ from methods.core.errors import ConfigError
 
 
 class ProtoNetHead(nn.Module):
-    def __init__(self, scale: float = 1.0):
+    def __init__(self, scale: float = 1.0, scaled: bool = True):
         super().__init__()
-        self.scale = nn.Parameter(torch.tensor(float(scale)))
+        self.scaled = scaled
+        if scaled:
+            self.scale = nn.Parameter(torch.tensor(float(scale)))
 
     def forward(self, support: torch.Tensor, support_y: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
         prototypes = (support_y.t() @ support) / support_y.sum(0).clamp_min(1e-8)[:, None]
         distances = torch.cdist(query, prototypes).pow(2)
-        return -self.scale * distances / support.shape[1]
+        return -self.scale * distances / support.shape[1] if self.scaled else -distances
 
 
 class R2D2Head(nn.Module):
@@ -89,7 +95,10 @@ class SVMHead(nn.Module):
 
 def build_head(name: str, params: dict) -> nn.Module:
     if name == "protonet":
-        return ProtoNetHead()
+        form = params.get("protonet_form", "scaled")
+        if form not in ("scaled", "plain"):
+            raise ConfigError("protonet_form", form, "'scaled' (MetaOptNet wrapper) or 'plain' (Snell et al.)")
+        return ProtoNetHead(scaled=form == "scaled")
     if name == "r2d2":
         return R2D2Head(lam=float(params.get("ridge_lambda", 50.0)))
     if name == "svm":

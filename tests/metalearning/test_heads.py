@@ -23,6 +23,20 @@ def test_protonet_logits_are_scaled_negative_squared_distances_to_class_means():
     assert torch.allclose(logits, expected, atol=1e-4)
 
 
+def test_plain_protonet_head_is_snells_negative_squared_distance_without_parameters():
+    # Snell et al. 2017, Eq. 2: one 2-d query, prototypes (0, 0) and (2, 0) from two shots each
+    support = torch.tensor([[0.0, 1.0], [0.0, -1.0], [2.0, 1.0], [2.0, -1.0]])
+    y = torch.eye(2)[torch.tensor([0, 0, 1, 1])]
+    head = build_head("protonet", {"protonet_form": "plain"})
+    assert list(head.parameters()) == []
+    # distances^2 to (0, 0) and (2, 0) of the query (1, 2): 1 + 4 = 5 and 1 + 4 = 5; of (3, 0): 9 and 1
+    logits = head(support, y, torch.tensor([[1.0, 2.0], [3.0, 0.0]]))
+    assert torch.allclose(logits, torch.tensor([[-5.0, -5.0], [-9.0, -1.0]]))
+    with pytest.raises(ConfigError) as error:
+        build_head("protonet", {"protonet_form": "cosine"})
+    assert error.value.key == "protonet_form"
+
+
 def test_r2d2_woodbury_solution_equals_the_primal_ridge_solution():
     support, y, query, _ = _task(dim=40)
     head = R2D2Head(lam=50.0)
