@@ -4,9 +4,18 @@
   background scripts train, Armenian validates, the rest test. ``train_classes`` keeps a fixed
   subset (seeded by ``split_seed``, the same for every run) of the background letters, the small
   training set on which augmentation matters (brief §5.3).
-* ``omniglot``: characters in upstream order, 1,028 / 172 / 423 for train / validation / test (the
-  Vinyals et al. split as used by Snell et al. 2017), 90-degree rotations as extra classes unless
-  ``rotations`` is false.
+* ``omniglot``: characters in upstream order (the npz repack sorts them by Omniglot's numeric
+  character id, background set first), 1,028 / 172 / 423 for train / validation / test, 90-degree
+  rotations as extra classes unless ``rotations`` is false. The sizes are those of the Vinyals et al.
+  split that Snell et al. 2017 use, but the membership is NOT: the official split files
+  (jakesnell/prototypical-networks @ c9bb4d2, ``data/omniglot/splits/vinyals/{train,val,test}.txt``)
+  take validation from five *background* alphabets (Hebrew, Mkhedruli, Armenian, Early_Aramaic,
+  Bengali) and test from 12 evaluation alphabets plus 4 Gurmukhi characters, whereas upstream order
+  validates on evaluation characters 65-236. The repack stores no alphabet or character names, and
+  the only name-carrying upstream files reachable offline (Lake's ``images_background_small*``)
+  cover 9 background alphabets, so the exact Vinyals membership cannot be rebuilt here.
+  ``trainval`` merges validation into training (Snell et al. retrain on train + val, Sec. 3.1);
+  ``val_classes`` keeps a fixed subset of the validation characters for a cheap learning curve.
 * ``cifar_fs``, ``fc100``, ``mini_imagenet``: the per-class ``split`` array of the prepared file
   (0 train, 1 validation, 2 test), with the papers' standard class lists.
 """
@@ -33,8 +42,8 @@ def _subset(classes: np.ndarray, count, split_seed: int, split: str) -> np.ndarr
     if count is None:
         return classes
     if not 1 <= int(count) <= len(classes):
-        raise ConfigError("train_classes", count, f"between 1 and the {len(classes)} classes of the {split} split")
-    rng = np.random.default_rng(derive_seed(split_seed, "train_classes"))
+        raise ConfigError(f"{split}_classes", count, f"between 1 and the {len(classes)} classes of the {split} split")
+    rng = np.random.default_rng(derive_seed(split_seed, f"{split}_classes"))
     return np.sort(rng.choice(classes, int(count), replace=False))
 
 
@@ -62,7 +71,11 @@ def load_pools(dataset: str, path: Path, params: dict) -> dict[str, ClassPool]:
     """The train / val / test pools of ``dataset`` for a run with ``params``."""
     arrays = load_arrays(path)
     splits = split_indices(dataset, arrays)
-    splits["train"] = _subset(splits["train"], params.get("train_classes"), int(params.get("split_seed", 0)), "train")
+    split_seed = int(params.get("split_seed", 0))
+    if params.get("trainval"):
+        splits["train"] = np.concatenate([splits["train"], splits["val"]])
+    splits["train"] = _subset(splits["train"], params.get("train_classes"), split_seed, "train")
+    splits["val"] = _subset(splits["val"], params.get("val_classes"), split_seed, "val")
     rotations = bool(params.get("rotations", False))
     images = arrays["images"]
     return {name: ClassPool(_with_channel(images[idx]), rotations, f"{dataset}/{name}") for name, idx in splits.items()}

@@ -1,8 +1,14 @@
-"""The episodic training loop: one episode per step, SGD with Nesterov momentum, stepped LR.
+"""The episodic training loop: one episode per step, with one of two optimizer recipes.
 
-Hyper-parameters default to the official MetaAug ones (brief §2.6): SGD lr 0.1, momentum 0.9,
-Nesterov, weight decay 5e-4, the LR multiplied by 1, 0.06, 0.012, 0.0024 over the first 1/3, 2/3,
-5/6 and the rest of training (epochs 20/40/50/60 of 60). Three random streams are kept apart, unlike
+* ``sgd`` (default): the official MetaAug hyper-parameters (brief §2.6): SGD lr 0.1, momentum 0.9,
+  Nesterov, weight decay 5e-4, the LR multiplied by 1, 0.06, 0.012, 0.0024 over the first 1/3, 2/3,
+  5/6 and the rest of training (epochs 20/40/50/60 of 60).
+* ``adam``: Snell et al. 2017, Sec. 3.1 (Omniglot): Adam, lr 1e-3, halved every 2,000 episodes
+  (``lr_halve_every``), no weight decay; the official jakesnell/prototypical-networks @ c9bb4d2
+  (``scripts/train/few_shot/train.py``) builds ``optim.Adam`` with ``weight_decay`` 0 and a
+  ``StepLR(step_size=20 epochs of 100 episodes, gamma=0.5)``.
+
+Three random streams are kept apart, unlike
 the official loader that re-seeds everything per epoch: episodes (a torch generator), augmentation
 parameters (a numpy generator) and model noise (torch's global generator: DropBlock, init).
 Checkpoints (model, head, optimizer, all three stream states, history and best-validation weights)
@@ -34,6 +40,7 @@ from .episodes import ClassPool, EpisodeSampler
 from .maxup import meta_maxup_loss, recipe_loss
 
 LR_STEPS = ((1 / 3, 1.0), (2 / 3, 0.06), (5 / 6, 0.012), (1.0, 0.0024))
+OPTIMIZERS = ("sgd", "adam")
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,9 @@ class EpisodicConfig:
     val_shot: int = 5
     val_query: int = 15
     lr_steps: tuple[tuple[float, float], ...] = field(default=LR_STEPS)
+    optimizer: str = "sgd"
+    lr_halve_every: int = 0  # episodes; > 0 replaces lr_steps by 0.5 ** (episode // lr_halve_every)
+    val_way: int = 0  # ways of the validation episodes; 0 means n_way
 
     def __post_init__(self):
         if self.episodes < 1:
@@ -62,6 +72,10 @@ class EpisodicConfig:
         if self.episodes_per_step < 1 or self.episodes % self.episodes_per_step:
             raise ConfigError("episodes_per_step", self.episodes_per_step,
                               f"a divisor of episodes ({self.episodes}), at least 1")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError("optimizer", self.optimizer, f"one of {list(OPTIMIZERS)}")
+        if self.lr_halve_every < 0:
+            raise ConfigError("lr_halve_every", self.lr_halve_every, "episodes, at least 0 (0: stepped schedule)")
         recipes.parse(self.augment)
         if self.maxup_pool or self.maxup_m:
             recipes.check_pool(self.maxup_pool, self.maxup_m)
@@ -71,11 +85,20 @@ class EpisodicConfig:
         return bool(self.maxup_pool)
 
     def lr_factor(self, step: int) -> float:
+        if self.lr_halve_every:
+            return 0.5 ** (step // self.lr_halve_every)
         progress = step / self.episodes
         for until, factor in self.lr_steps:
             if progress < until:
                 return factor
         return self.lr_steps[-1][1]
+
+
+def _optimizer(parameters: list, config: EpisodicConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
+                           nesterov=True)
 
 
 def _streams(seed: int) -> tuple[torch.Generator, np.random.Generator]:
@@ -91,7 +114,8 @@ def _state(backbone: nn.Module, head: nn.Module) -> dict:
 def _validate(backbone, head, pool: ClassPool, config: EpisodicConfig, seed: int) -> float:
     from .evaluation import embedded, few_shot_accuracies
 
-    accuracy = float(np.mean(few_shot_accuracies(head, embedded(backbone, pool), config.n_way, config.val_shot,
+    accuracy = float(np.mean(few_shot_accuracies(head, embedded(backbone, pool), config.val_way or config.n_way,
+                                                 config.val_shot,
                                                  config.val_query, config.val_episodes, seed)))
     backbone.train()
     head.train()
@@ -113,8 +137,7 @@ def train_episodic(backbone: nn.Module, head: nn.Module, pool: ClassPool, config
     sampler = EpisodeSampler(pool, config.n_way, config.k_shot, config.n_query, extra_way=extra)
     episodes, augment_rng = _streams(seed)
     parameters = list(backbone.parameters()) + list(head.parameters())
-    optimizer = torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum,
-                                weight_decay=config.weight_decay, nesterov=True)
+    optimizer = _optimizer(parameters, config)
     start, history = 0, {"loss": [], "accuracy": [], "val": []}
     best = None
     state = load_checkpoint(checkpoint)

@@ -92,8 +92,8 @@ def test_a_claim_naming_something_unknown_fails_at_plan_time(monkeypatch, change
 def test_agreement_needs_the_paper_number_in_paper_numbers_csv(monkeypatch):
     study = load_study("metalearning")
     bad = Claim("x", "p", "w", "s", "omniglot_protonet", "lake_20w1s", ("omniglot",),
-                (Agrees(Side("protonet", "standard", "acc_5w1s"), 1.0, "r"),
-                 Agrees(Side("protonet", "standard", "lake_20w1s"), 1.0, "r")))
+                (Agrees(Side("protonet", "1shot", "acc_5w1s"), 1.0, "r"),
+                 Agrees(Side("protonet", "1shot", "lake_20w1s"), 1.0, "r")))
     monkeypatch.setattr(type(study), "claims", lambda self: (bad,))
     plan = build_plan({**_config(metalearning={}), "download": True})
     reasons = {row.key: row.reason for row in plan.claims}

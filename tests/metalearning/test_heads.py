@@ -1,8 +1,10 @@
+import numpy as np
 import pytest
 import torch
 
 from methods.core.errors import ConfigError
-from methods.metalearning.heads import ProtoNetHead, R2D2Head, SVMHead, build_head, project_simplex
+from methods.metalearning.heads import ProtoNetHead, R2D2Head, SVMHead, build_head
+from methods.metalearning.svm_qp import interior_point, kkt_residual, kkt_solution, standard_form, wolfe_gap
 
 
 def _task(seed=0, ways=4, shots=5, dim=16, spread=3.0):
@@ -23,6 +25,20 @@ def test_protonet_logits_are_scaled_negative_squared_distances_to_class_means():
     assert torch.allclose(logits, expected, atol=1e-4)
 
 
+def test_plain_protonet_head_is_snells_negative_squared_distance_without_parameters():
+    # Snell et al. 2017, Eq. 2: one 2-d query, prototypes (0, 0) and (2, 0) from two shots each
+    support = torch.tensor([[0.0, 1.0], [0.0, -1.0], [2.0, 1.0], [2.0, -1.0]])
+    y = torch.eye(2)[torch.tensor([0, 0, 1, 1])]
+    head = build_head("protonet", {"protonet_form": "plain"})
+    assert list(head.parameters()) == []
+    # distances^2 to (0, 0) and (2, 0) of the query (1, 2): 1 + 4 = 5 and 1 + 4 = 5; of (3, 0): 9 and 1
+    logits = head(support, y, torch.tensor([[1.0, 2.0], [3.0, 0.0]]))
+    assert torch.allclose(logits, torch.tensor([[-5.0, -5.0], [-9.0, -1.0]]))
+    with pytest.raises(ConfigError) as error:
+        build_head("protonet", {"protonet_form": "cosine"})
+    assert error.value.key == "protonet_form"
+
+
 def test_r2d2_woodbury_solution_equals_the_primal_ridge_solution():
     support, y, query, _ = _task(dim=40)
     head = R2D2Head(lam=50.0)
@@ -30,30 +46,57 @@ def test_r2d2_woodbury_solution_equals_the_primal_ridge_solution():
     assert torch.allclose(head(support, y, query), query @ primal, atol=1e-4)
 
 
-def test_simplex_projection_lands_on_the_scaled_simplex_and_fixes_its_points():
-    v = torch.randn(20, 5)
-    p = project_simplex(v, 0.1)
-    assert (p >= 0).all() and torch.allclose(p.sum(1), torch.full((20,), 0.1), atol=1e-6)
-    assert torch.allclose(project_simplex(p, 0.1), p, atol=1e-6)
+def _reference_optimum(q, p, a, b):
+    """The same QP solved by an independent method (SciPy's SLSQP, to machine precision)."""
+    from scipy.optimize import minimize
+
+    Q, P, A, B = (v.double().numpy() for v in (q, p, a, b))
+    start = np.asarray(A.T @ (B / A.sum(1)))
+    result = minimize(lambda z: 0.5 * z @ Q @ z + P @ z, start, jac=lambda z: Q @ z + P, method="SLSQP",
+                      bounds=[(0, None)] * len(P), constraints=[{"type": "eq", "fun": lambda z: A @ z - B,
+                                                                 "jac": lambda z: A}],
+                      options={"ftol": 1e-15, "maxiter": 1000})
+    return torch.from_numpy(result.x)
 
 
-def _dual_objective(alpha, kernel, onehot):
-    return -0.5 * torch.trace(alpha.t() @ kernel @ alpha) + (alpha * onehot).sum()
+def test_qp_standard_form_is_the_official_objective():
+    # 1 support of class 0 of 2, kernel 1, C = 0.1: official z = (z0, z1), z0 = -z1 <= 0.1, objective
+    # 1/2 (1 + 1) (z0^2 + z1^2) - z0 = 2 z0^2 - z0 at z1 = -z0, unconstrained minimum z0 = 0.25, so the
+    # box binds: z = (0.1, -0.1)
+    q, p, a, b = standard_form(torch.tensor([[1.0]], dtype=torch.float64), torch.tensor([[1.0, 0.0]]), 0.1)
+    x, s, _ = interior_point(q, p, a, b)
+    assert torch.allclose(0.1 * torch.tensor([1.0, 0.0], dtype=torch.float64) - x, torch.tensor(
+        [0.1, -0.1], dtype=torch.float64), atol=1e-8)  # alpha = C y - beta: z0 = 0.1, z1 = -0.1
 
 
-def test_svm_dual_is_feasible_improves_with_iterations_and_classifies():
-    support, y, query, query_labels = _task(seed=3)
-    kernel = support @ support.t()
-    values = []
-    for steps in (1, 5, 50, 400):
-        alpha = SVMHead(c=0.1).dual(kernel, y, steps)
-        beta = 0.1 * y - alpha
-        assert (beta >= -1e-6).all() and torch.allclose(beta.sum(1), torch.full((len(y),), 0.1), atol=1e-5)
-        values.append(_dual_objective(alpha, kernel, y).item())
-    assert values[-1] >= values[0] and abs(values[-1] - values[-2]) < 0.05 * abs(values[-1]) + 1e-4
-    head = SVMHead(c=0.1).eval()
-    accuracy = (head(support, y, query).argmax(1) == query_labels).float().mean()
-    assert accuracy > 0.9
+@pytest.mark.parametrize("ways,shots,seed", [(3, 2, 0), (5, 1, 1), (4, 3, 2)])
+def test_svm_qp_reaches_the_exact_optimum(ways, shots, seed):
+    support, y, _, _ = _task(seed=seed, ways=ways, shots=shots, dim=32)
+    q, p, a, b = standard_form(support.double() @ support.double().t(), y.double(), 0.1)
+    x, s, steps = interior_point(q, p, a, b)
+    free = x > s
+    rebuilt = kkt_solution(q, p, a, b, free)
+    assert steps <= 30  # 10-14 steps on these episodes
+    assert wolfe_gap(q, p, a, rebuilt, ways) < 1e-8 and kkt_residual(q, p, a, b, rebuilt, free) < 1e-8
+    reference = _reference_optimum(q, p, a, b)
+    assert (rebuilt - reference).abs().max() < 1e-6 and wolfe_gap(q, p, a, reference, ways) < 1e-4
+
+
+def test_svm_head_gradient_is_the_implicit_derivative_of_the_optimum():
+    support, y, query, query_labels = _task(seed=3, dim=8)
+    support = support.double().requires_grad_(True)
+    head = SVMHead(c=0.1).double().eval()
+    loss = torch.nn.functional.cross_entropy(head(support, y.double(), query.double()), query_labels)
+    (grad,) = torch.autograd.grad(loss, support)
+    direction = torch.randn_like(support)
+    eps = 1e-6
+    with torch.no_grad():
+        plus = torch.nn.functional.cross_entropy(head(support + eps * direction, y.double(), query.double()),
+                                                 query_labels)
+        minus = torch.nn.functional.cross_entropy(head(support - eps * direction, y.double(), query.double()),
+                                                  query_labels)
+    assert float((grad * direction).sum()) == pytest.approx(float(plus - minus) / (2 * eps), rel=1e-4, abs=1e-8)
+    assert (head(support, y.double(), query.double()).argmax(1) == query_labels).double().mean() > 0.9
 
 
 @pytest.mark.parametrize("name", ["protonet", "r2d2", "svm"])

@@ -16,14 +16,22 @@ def test_grids_cover_every_table_and_paper_scale_needs_a_gpu():
     cells = {(r.dataset, r.method, r.setting) for r in laptop}
     assert {("glyphs", h, s) for h in ("protonet", "r2d2", "svm") for s in ("baseline", "maxup")} <= cells
     assert {("glyphs", "protonet", s) for s in ("query-cutmix", "support-cutmix", "task-rotation")} <= cells
-    assert ("omniglot", "protonet", "standard") in cells
+    omniglot = [r for r in laptop if r.dataset == "omniglot"]
+    # Snell et al. 2017: one model per shot, plain head, Adam 1e-3 halved every 2,000 episodes, no decay
+    assert {(r.setting, r.params["k_shot"], r.params["val_shot"]) for r in omniglot} == {("1shot", 1, 1), ("5shot", 5, 5)}
+    assert all(r.params["protonet_form"] == "plain" and r.params["optimizer"] == "adam" and r.params["lr"] == 1e-3
+               and r.params["weight_decay"] == 0 and r.params["lr_halve_every"] == 2000 for r in omniglot)
+    assert {r.params["n_way"] for r in omniglot} == {20}
     paper = STUDY.grid("paper", 3)
     assert {r.dataset for r in paper} == {"glyphs", "mini_imagenet", "cifar_fs", "fc100", "omniglot"}
     assert all(r.resources.gpu == 1 for r in paper)
     blocks = {r.dataset: r.params["drop_block"] for r in paper if r.params["backbone"] == "resnet12"}
     assert blocks == {"mini_imagenet": 5, "cifar_fs": 2, "fc100": 2}  # DropBlock size by image size (brief §2.5)
+    assert {r.params["n_way"] for r in paper if r.dataset == "omniglot"} == {60}
+    assert all(r.params["trainval"] for r in paper if r.dataset == "omniglot")
+    settings = {**SETTINGS, "1shot": "none", "5shot": "none"}
     for run in laptop + paper:  # every run's settings build a valid training configuration
-        episodic_config(dict(run.params), run.setting, SETTINGS, MAXUP_POOL)
+        episodic_config(dict(run.params), run.setting, settings, MAXUP_POOL)
 
 
 def test_offline_plan_leaves_out_omniglot_and_its_table():

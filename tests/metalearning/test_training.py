@@ -89,6 +89,30 @@ def test_resume_from_checkpoint_is_exact(tmp_path, pool):
         assert torch.equal(a, b)
 
 
+def test_snell_schedule_halves_the_adam_rate_every_2000_episodes(tmp_path, pool):
+    config = EpisodicConfig(episodes=6000, optimizer="adam", lr=1e-3, weight_decay=0.0, lr_halve_every=2000)
+    assert [config.lr_factor(step) for step in (0, 1999, 2000, 3999, 4000, 5999)] == [1, 1, 0.5, 0.5, 0.25, 0.25]
+    backbone, head = Conv4(1, 8), ProtoNetHead(scaled=False)
+    short = EpisodicConfig(episodes=4, n_way=3, k_shot=1, n_query=2, optimizer="adam", lr=1e-3, weight_decay=0.0,
+                           lr_halve_every=2, checkpoint_every=100)
+    before = [p.detach().clone() for p in backbone.parameters()]
+    train_episodic(backbone, head, pool, short, 0, "adam", tmp_path / "ck.pt")
+    # Adam's first steps move every weight that has a gradient by about lr, whatever the gradient's size
+    moved = torch.cat([(p.detach() - b).abs().flatten() for p, b in zip(backbone.parameters(), before)])
+    assert 1e-4 < moved.max() <= 4 * 1e-3 + 1e-6
+
+
+def test_validation_curve_is_recorded_on_val_way_episodes(tmp_path, make_pool):
+    config = EpisodicConfig(episodes=6, n_way=3, k_shot=1, n_query=2, optimizer="adam", lr=1e-3, weight_decay=0.0,
+                            validate_every=2, val_episodes=4, val_way=4, val_shot=1, val_query=3, checkpoint_every=100)
+    summary = train_episodic(Conv4(1, 8), ProtoNetHead(scaled=False), make_pool(seed=0), config, 0, "curve",
+                             tmp_path / "ck.pt", val_pool=make_pool(seed=1))
+    assert [episode for episode, _ in summary["validation"]] == [2, 4, 6]
+    # 4-way episodes with 3 queries: every accuracy is a multiple of 100 / 12 per episode, averaged over 4
+    assert all(0 <= accuracy <= 100 and round(accuracy * 48 / 100, 6).is_integer()
+               for _, accuracy in summary["validation"])
+
+
 def test_bad_training_settings_name_the_key():
     with pytest.raises(ConfigError) as error:
         EpisodicConfig(episodes=10, augment="query:warp")
@@ -99,3 +123,6 @@ def test_bad_training_settings_name_the_key():
     with pytest.raises(ConfigError) as error:
         EpisodicConfig(episodes=10, episodes_per_step=3)
     assert error.value.key == "episodes_per_step"
+    with pytest.raises(ConfigError) as error:
+        EpisodicConfig(episodes=10, optimizer="rmsprop")
+    assert error.value.key == "optimizer"
