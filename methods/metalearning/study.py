@@ -154,7 +154,7 @@ class MetaLearningStudy(Study):
         ),
         TableSpec(
             name="omniglot_protonet",
-            title="ProtoNet on Omniglot (Vinyals split, 28x28, rotations as classes)",
+            title="ProtoNet on Omniglot (Vinyals split sizes, 28x28, rotations as classes)",
             metrics=OMNIGLOT_METRICS,
             interval="normal",
             datasets=("omniglot",),
