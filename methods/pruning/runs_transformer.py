@@ -274,8 +274,10 @@ def evaluate_transformer(ctx: RunContext) -> dict:
         metrics[f"sparsity@{key}"] = costs[key]["sparsity"]
         metrics[f"prune_peak_mb@{key}"] = costs[key]["prune_peak_mb"]
         metrics[f"prune_s@{key}"] = costs[key]["prune_s"]
-        timings[f"measured_speedup@{key}"], _ = paired_speedup(spec.timed(dense), spec.timed(model), example,
-                                                               params.get("latency_batch", 8), ctx.threads, rounds=3,
-                                                               min_run_time=ctx.timing_seconds(0.1))
+        if key.endswith(tuple(f"@s{goal:.2f}" for goal in params.get("timed_sparsities", ()))) \
+                or "timed_sparsities" not in params:  # a budget: the decoder's speed-up timed at 50% only on a laptop
+            timings[f"measured_speedup@{key}"], _ = paired_speedup(
+                spec.timed(dense), spec.timed(model), example, params.get("latency_batch", 8), ctx.threads,
+                rounds=3, min_run_time=ctx.timing_seconds(0.1))
         del model  # freed before the next copy: a GPU holds the dense model and one pruned copy at a time
     return {"metrics": metrics, "timings": timings}

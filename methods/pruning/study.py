@@ -67,7 +67,7 @@ _ENCODER = {
 # SmolLM2-135M at laptop scale only: 30 layers x (3 key/value groups + 24 blocks of 64 neurons).
 _DECODER = {
     "laptop": {"calibration_windows": 4, "context": 32, "eval_sentences": 64, "eval_batch": 16, "n_masks": 16,
-               "round_fraction": 0.05, "taylor_probes": 4},
+               "round_fraction": 0.05, "taylor_probes": 4, "timed_sparsities": (0.5,)},
 }
 # Bonsai's LLaMA models at paper scale (Dery et al., arXiv 2402.05406), from the Hugging Face hub: hub name ->
 # (run setting, context length = the model's max_position_embeddings, as Bonsai's get_llm sets model.seqlen).
@@ -254,7 +254,8 @@ class PruningStudy(Study):
                      "the NLL means). Bonsai scores its sub-models by minus the calibration perplexity, as the "
                      "official code. Peak "
                      "memory = peak RSS above the RSS before pruning (model loaded). Speed-up: a prefill of 8 "
-                     "copies of one sentence, one thread. Paper scale: LLaMA-2 7B and LLaMA-3 8B (hub "
+                     "copies of one sentence, one thread; timed at 50% sparsity only at laptop scale (the CPU budget "
+                     "of 24 pruned models per seed; — at 10-30%). Paper scale: LLaMA-2 7B and LLaMA-3 8B (hub "
                      "meta-llama/Llama-2-7b-hf, meta-llama/Meta-Llama-3-8B; gated) in float16 on one GPU, "
                      "settings '<model> sX'; units are heads (LLaMA-2) or key/value groups of 4 query heads "
                      "(LLaMA-3) and blocks of 64 MLP neurons (sparsity as Bonsai counts it, all parameters but "
