@@ -115,7 +115,10 @@ class QuantizationStudy(Study):
                                 title="Accuracy against model size"),),
             caption="Settings wWaA-granularity[-calibration]: W weight bits (t ternary, b binary), A activation bits, "
                     "per-tensor or per-channel weight scales, calibration mse unless named. ptq: calibration only "
-                    "(512 training images); qat: straight-through fine-tuning; lsq: learned step sizes (Esser et al. 2020). "
+                    "(512 training images); qat: straight-through fine-tuning; lsq: learned step sizes (Esser et al. 2020: "
+                    "Eq. 1-3, step init 2<|v|>/sqrt(Q_P), gradient scale 1/sqrt(N Q_P), full signed range; per-channel "
+                    "weight steps are our extension). In every mode the first and last layers stay at 8 bits "
+                    "(weights and inputs), as in the LSQ paper; the setting's bits apply to the layers between. "
                     "Fake-quantized rows give the packed size (weights at their bit width, fp32 scales and biases); "
                     "fp32 and int8-kernel rows the serialized state dict. Latency only where a real kernel exists: "
                     "torch.ao static int8 (convolutions; static-fx: FX graph mode for residual networks) or dynamic "
