@@ -55,7 +55,8 @@ _FINETUNE = {
 _WRAPNET = {
     "smoke": [{"dataset": "digits", "widths": [32, 8], "examples": None,
                "naive": {"epochs": 3, "batch_size": 64, "lr": 2e-3}, "wrapnet": {"epochs": 2, "batch_size": 64, "lr": 2e-3}}],
-    "laptop": [{"dataset": "fashion_mnist", "widths": [32, 16, 12, 10, 8], "examples": 7680, "test_size": 5000,
+    # widths where the laptop net overflows (no-overflow width 12 bits): 10 to 6, against 32 (issue 17)
+    "laptop": [{"dataset": "fashion_mnist", "widths": [32, 10, 9, 8, 7, 6], "examples": 7680, "test_size": 5000,
                 "naive": {"epochs": 1, "batch_size": 128, "lr": 2e-3},
                 "wrapnet": {"epochs": 1, "batch_size": 128, "lr": 1e-3, "examples": 3840}}],
     "paper": [
@@ -299,6 +300,13 @@ CLAIMS = (
           (Paired(Side("wrapnet", "acc8"), Side("wrapnet", "acc32"), margin=-2.0,
                   margin_reason="-2 points: 'comparable' read as within 2 points (the suite's issue 3 threshold; "
                                 "the paper's table could not be read offline)"),)),
+    Claim("wrapnet-32bit-keeps-qat-accuracy", _WRAPNET_PAPER, "Section 3 (WrapNet fine-tunes a pretrained "
+          "quantized net; sentence not re-read offline)",
+          "WrapNet's cyclic activation costs little accuracy where nothing overflows: at 32 bits it stays close "
+          "to the ternary/3-bit QAT network it is fine-tuned from.",
+          "wrapnet", "wrapnet_acc", ("fashion_mnist", "cifar10", "imagenet"),
+          (Paired(Side("wrapnet", "acc32"), Side("wrapnet", "acc32", metric="naive_wrap_acc"), margin=-3.0,
+                  margin_reason="-3 points: within 3 points of the QAT net (issue 17 target)"),)),
     Claim("naive-wrap-collapses", _WRAPNET_PAPER, "Section 3 (integer overflow wraps around; sentence not re-read offline)",
           "A normally trained network whose 8-bit accumulator wraps around loses much of its accuracy.",
           "wrapnet", "naive_wrap_acc", ("fashion_mnist", "cifar10", "imagenet"),
