@@ -27,7 +27,7 @@ _SCHEDULES = {
         "cnn": {
             "smoke": {"widths": [16, 32], "epochs": 1, "batch_size": 128, "lr": 0.05, "optimizer": "sgd",
                       "train_size": 2000, "test_size": 1000},
-            # the full 60,000 training images, two epochs under a one-cycle schedule: 88.2% (seed 0) for
+            # the full 60,000 training images, two epochs under a one-cycle schedule: 87.6% (seed 0) for
             # about 65 CPU s, where the long run (benchmarks/converged_baseline.py, benchmarks/README.md)
             # plateaus near 90-91%; 3 epochs on 20,000 images with a step schedule reached 84.3-85.1%
             "laptop": {"widths": [32, 64], "epochs": 2, "batch_size": 128, "lr": 0.1, "optimizer": "sgd",
