@@ -27,8 +27,11 @@ _SCHEDULES = {
         "cnn": {
             "smoke": {"widths": [16, 32], "epochs": 1, "batch_size": 128, "lr": 0.05, "optimizer": "sgd",
                       "train_size": 2000, "test_size": 1000},
-            "laptop": {"widths": [32, 64], "epochs": 3, "batch_size": 128, "lr": 0.05, "optimizer": "sgd",
-                       "weight_decay": 5e-4, "milestones": [2], "train_size": 20000},
+            # the full 60,000 training images, two epochs under a one-cycle schedule: 87.6% (seed 0) for
+            # about 65 CPU s, where the long run (benchmarks/converged_baseline.py, benchmarks/README.md)
+            # reaches 90.63% after 30 epochs; 3 epochs on 20,000 images with a step schedule reached 84.3-85.1%
+            "laptop": {"widths": [32, 64], "epochs": 2, "batch_size": 128, "lr": 0.1, "optimizer": "sgd",
+                       "weight_decay": 5e-4, "schedule": "onecycle"},
             "paper": {"widths": [32, 64], "epochs": 30, "batch_size": 128, "lr": 0.05, "optimizer": "sgd",
                       "weight_decay": 5e-4, "milestones": [15, 25]},
         },

@@ -5,6 +5,8 @@ ternary or ``b`` binary), ``A`` activation bits, ``granularity`` ``tensor`` or `
 are always per tensor), ``calibration`` ``minmax``, ``percentile`` or ``mse`` (default ``mse``).
 Weights are symmetric; activations asymmetric (unsigned with a zero point). BatchNorm is folded into
 the preceding convolution first (Jacob et al., CVPR 2018, Section 3.2), as integer inference needs.
+The first and last layers stay at 8 bits in every mode (LSQ, Esser et al. 2020, Section 3), so that
+PTQ, QAT and LSQ rows of one setting quantize the same layers.
 
 Modes: ``ptq`` (scales from weights and a calibration batch, no training), ``qat`` (the same
 quantizers, trained with the straight-through estimator; weight ranges follow the weights every step,
@@ -132,16 +134,33 @@ class QuantLayer(nn.Module):
         return F.linear(xq, wq, self.layer.bias)
 
 
+def edge_config(config: QuantConfig, bits: int) -> QuantConfig:
+    """The ``bits``-bit config of the first and last layers: the setting's granularity and calibration."""
+    w, a = config.weight, config.activation
+    return QuantConfig(QuantSpec(bits, True, w.per_channel, w.calibration), QuantSpec(bits, False, False, a.calibration))
+
+
 def quantize_model(model: nn.Module, config: QuantConfig, mode: str, calibration_x: torch.Tensor,
-                   batch_size: int = 256) -> nn.Module:
-    """Fold BatchNorm, wrap every Conv2d/Linear in a :class:`QuantLayer` and calibrate on ``calibration_x``."""
+                   batch_size: int = 256, edge_bits: int | None = 8) -> nn.Module:
+    """Fold BatchNorm, wrap every Conv2d/Linear in a :class:`QuantLayer` and calibrate on ``calibration_x``.
+
+    The first and the last layer (in module order: the stem and the classifier) are quantized to
+    ``edge_bits`` (weights and input; first and last in the traced call order), as the LSQ paper does for all its networks (Esser et al.,
+    ICLR 2020, Section 3: "the first and last layers ... 8-bit", following Zhou et al. 2016 and
+    Choi et al. 2018); ``edge_bits=None`` quantizes every layer at the setting.
+    """
     if len(calibration_x) == 0:
         raise ConfigError("quantization.calibration_set", "empty", "at least one example")
     qmodel = fold_batchnorm(model)
-    for parent in list(qmodel.modules()):
-        for name, child in list(parent.named_children()):
-            if isinstance(child, (nn.Conv2d, nn.Linear)):
-                setattr(parent, name, QuantLayer(child, config, mode))
+    modules = dict(qmodel.named_modules())
+    # the traced graph's call order: the first and last layers the input actually passes through
+    targets = [node.target for node in qmodel.graph.nodes if node.op == "call_module"
+               and isinstance(modules[node.target], (nn.Conv2d, nn.Linear))]
+    for i, target in enumerate(dict.fromkeys(targets)):
+        edge = edge_bits is not None and i in (0, len(set(targets)) - 1)
+        parent_name, _, name = target.rpartition(".")
+        layer = QuantLayer(modules[target], edge_config(config, edge_bits) if edge else config, mode)
+        setattr(qmodel.get_submodule(parent_name), name, layer)
     layers = [m for m in qmodel.modules() if isinstance(m, QuantLayer)]
     for layer in layers:
         layer.calibrating = True

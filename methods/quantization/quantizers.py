@@ -187,13 +187,50 @@ def grad_scale(x: torch.Tensor, factor: float) -> torch.Tensor:
     return (x - x * factor).detach() + x * factor
 
 
-class LsqQuantizer(nn.Module):
-    """Learned step size quantization (Esser et al., ICLR 2020).
+class LsqFunction(torch.autograd.Function):
+    """LSQ's quantizer with the paper's gradients (Esser et al., ICLR 2020).
 
-    ``x_hat = round(clamp(x / s, -Q_N, Q_P)) * s`` with a learned step ``s`` (one per channel when
-    ``per_channel``), its gradient scaled by ``1 / sqrt(N * Q_P)`` (Section 2.2) and initialized to
-    ``2 * mean|x| / sqrt(Q_P)``. Ternary weights use ``Q_N = Q_P = 1``. Asymmetric specs are
-    unsigned (``Q_N = 0``), the post-ReLU activation case of the paper.
+    Forward (Eq. 1-2): ``v_hat = round(clip(v / s, -Q_N, Q_P)) * s``.
+    Backward, step size (Eq. 3), times the gradient scale ``g`` (Section 2.2)::
+
+        d v_hat / d s = -v/s + round(v/s)   if -Q_N < v/s < Q_P
+                      = -Q_N                if v/s <= -Q_N
+                      = Q_P                 if v/s >= Q_P
+
+    Backward, data (Section 2.1, straight-through estimator): 1 where ``-Q_N < v/s < Q_P``, else 0.
+    ``s`` broadcasts against ``v`` (one step, or one per output channel shaped ``(C, 1, ...)``); its
+    gradient is summed over the elements each step quantizes. Written out rather than through torch's
+    fused ``_fake_quantize_learnable_*`` kernels, whose masks test ``round(v/s)`` against the range and
+    so differ from Eq. 3 within half a step beyond each end of it.
+    """
+
+    @staticmethod
+    def forward(ctx, v, s, qn: int, qp: int, g: float):
+        scaled = v / s
+        ctx.save_for_backward(scaled)
+        ctx.qn, ctx.qp, ctx.g, ctx.s_shape = qn, qp, g, s.shape
+        return torch.round(torch.clamp(scaled, -qn, qp)) * s
+
+    @staticmethod
+    def backward(ctx, grad):
+        (scaled,) = ctx.saved_tensors
+        below, above = scaled <= -ctx.qn, scaled >= ctx.qp
+        inside = ~(below | above)
+        d_step = torch.where(below, -float(ctx.qn), torch.where(above, float(ctx.qp), torch.round(scaled) - scaled))
+        grad_s = (grad * d_step).sum_to_size(ctx.s_shape) * ctx.g
+        return grad * inside, grad_s, None, None, None
+
+
+class LsqQuantizer(nn.Module):
+    """Learned step size quantization (Esser et al., ICLR 2020), through :class:`LsqFunction`.
+
+    Ranges as in Section 2.1: unsigned data (post-ReLU activations, asymmetric specs) ``Q_N = 0``,
+    ``Q_P = 2^b - 1``; signed data ``Q_N = 2^(b-1)``, ``Q_P = 2^(b-1) - 1`` (the full two's-complement
+    range, so 2-bit weights take the four levels -2, -1, 0, 1); ternary weights ``Q_N = Q_P = 1``.
+    The step (one per output channel when ``per_channel``, an extension of the paper's one per layer)
+    is initialized to ``2 <|v|> / sqrt(Q_P)`` (Section 2.1) and its gradient scaled by
+    ``g = 1 / sqrt(N Q_P)`` (Section 2.2), ``N`` the number of weights per step, or of features per
+    example for activations.
     """
 
     def __init__(self, spec: QuantSpec, channels: int = 1, activation: bool = False):
@@ -204,7 +241,7 @@ class LsqQuantizer(nn.Module):
         if spec.bits == "ternary":
             self.qn, self.qp = 1, 1
         elif spec.symmetric:
-            self.qn, self.qp = 2 ** (spec.bits - 1) - 1, 2 ** (spec.bits - 1) - 1  # type: ignore[operator]
+            self.qn, self.qp = 2 ** (spec.bits - 1), 2 ** (spec.bits - 1) - 1  # type: ignore[operator]
         else:
             self.qn, self.qp = 0, 2**spec.bits - 1  # type: ignore[operator]
         self.per_channel = spec.per_channel
@@ -221,11 +258,8 @@ class LsqQuantizer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not bool(self.initialized):
             self.init_from(x)
+        per_channel = self.per_channel and x.dim() > 1
         # N of Section 2.2: weights per step, or features per example for activations
-        per_element = x[0].numel() if (self.per_channel or self.activation) and x.dim() > 1 else x.numel()
-        factor = 1.0 / math.sqrt(per_element * self.qp)
-        zero = torch.zeros_like(self.step)
-        # torch's fused LSQ kernels compute exactly Eq. 1-3 with the gradient scale (one pass each way)
-        if self.per_channel and x.dim() > 1:
-            return torch._fake_quantize_learnable_per_channel_affine(x, self.step, zero, 0, -self.qn, self.qp, factor)
-        return torch._fake_quantize_learnable_per_tensor_affine(x, self.step, zero, -self.qn, self.qp, factor)
+        per_step = x[0].numel() if (per_channel or self.activation) and x.dim() > 1 else x.numel()
+        step = self.step.reshape(-1, *([1] * (x.dim() - 1))) if per_channel else self.step.reshape(())
+        return LsqFunction.apply(x, step, self.qn, self.qp, 1.0 / math.sqrt(per_step * self.qp))

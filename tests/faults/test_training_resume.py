@@ -79,3 +79,38 @@ def test_unreadable_checkpoint_is_set_aside_and_training_starts_over(tmp_path):
     train_classifier(model, x, y, CONFIG, seed=7, run_name="fresh", checkpoint=checkpoint)
     assert _same(full, model)
     assert (tmp_path / "checkpoint.pt.corrupt").exists()
+
+
+def test_onecycle_schedule_steps_per_batch_and_resumes_exactly(tmp_path):
+    """The per-step one-cycle schedule: its state travels in the checkpoint, so a SIGTERM mid-epoch
+    and a resume give the uninterrupted weights; the learning rate ends near 0."""
+    config = TrainConfig(epochs=2, batch_size=32, lr=0.05, schedule="onecycle")
+    x, y = _data()
+    full = _model()
+    train_classifier(full, x, y, config, seed=7, run_name="full")
+    calls = {"n": 0}
+
+    def loss_sending_sigterm(model, xb, yb):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return F.cross_entropy(model(xb), yb)
+
+    checkpoint = tmp_path / "checkpoint.pt"
+    with pytest.raises(Preempted):
+        train_classifier(_model(), x, y, config, seed=7, run_name="pre", checkpoint=checkpoint,
+                         loss_fn=loss_sending_sigterm)
+    resumed = _model()
+    train_classifier(resumed, x, y, config, seed=7, run_name="resumed", checkpoint=checkpoint)
+    assert _same(full, resumed)
+    finished = tmp_path / "finished.pt"
+    train_classifier(_model(), x, y, config, seed=7, run_name="end", checkpoint=finished)
+    state = torch.load(finished, weights_only=True)["scheduler"]
+    assert state["last_epoch"] == 2 * 7 and state["_last_lr"][0] < 1e-5  # 200 examples: 7 batches per epoch
+
+
+def test_unknown_schedule_is_an_error():
+    x, y = _data()
+    with pytest.raises(ValueError, match="schedule"):
+        train_classifier(_model(), x, y, TrainConfig(epochs=1, batch_size=32, lr=0.05, schedule="cosine"),
+                         seed=0, run_name="bad")

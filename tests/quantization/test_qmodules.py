@@ -4,7 +4,7 @@ import torch
 from methods.core.errors import ConfigError
 from methods.models.small_cnn import SmallCNN
 from methods.models.training import TrainConfig, accuracy, train_classifier
-from methods.quantization.qmodules import QuantConfig, fold_batchnorm, packed_size_bytes, quantize_model
+from methods.quantization.qmodules import QuantConfig, QuantLayer, fold_batchnorm, packed_size_bytes, quantize_model
 
 
 def test_setting_names_parse():
@@ -54,8 +54,8 @@ def test_qat_recovers_accuracy_lost_by_ternary_ptq(float_mlp, digits):
 
 def test_packed_size_counts_bits_per_weight(float_mlp, digits):
     x = digits[0][:64]
-    size8 = packed_size_bytes(quantize_model(float_mlp, QuantConfig.parse("w8a8-tensor"), "ptq", x))
-    size2 = packed_size_bytes(quantize_model(float_mlp, QuantConfig.parse("wta8-tensor"), "ptq", x))
+    size8 = packed_size_bytes(quantize_model(float_mlp, QuantConfig.parse("w8a8-tensor"), "ptq", x, edge_bits=None))
+    size2 = packed_size_bytes(quantize_model(float_mlp, QuantConfig.parse("wta8-tensor"), "ptq", x, edge_bits=None))
     weights = sum(p.numel() for n, p in float_mlp.named_parameters() if n.endswith("weight"))
     assert size8 - size2 == pytest.approx(weights * 6 / 8)
 
@@ -63,3 +63,19 @@ def test_packed_size_counts_bits_per_weight(float_mlp, digits):
 def test_empty_calibration_set_is_an_error(float_mlp):
     with pytest.raises(ConfigError, match="calibration_set"):
         quantize_model(float_mlp, QuantConfig.parse("w8a8-tensor"), "ptq", torch.empty(0, 64))
+
+
+@pytest.mark.parametrize("mode", ["ptq", "lsq"])
+def test_first_and_last_layers_stay_at_8_bits_in_call_order(mode):
+    """LSQ (Esser et al. 2020, Section 3) keeps the first and last layers at 8 bits: the stem conv and
+    the classifier of the SmallCNN, though the classifier is registered before the convolutions'
+    Sequential is entered when modules are walked parent by parent."""
+    torch.manual_seed(0)
+    model = SmallCNN(1, 10, (4, 8), 12).eval()
+    x = torch.randn(16, 1, 12, 12)
+    qmodel = quantize_model(model, QuantConfig.parse("w2a2-channel"), mode, x)
+    bits = {name: (m.config.weight.bits, m.config.activation.bits) for name, m in qmodel.named_modules()
+            if isinstance(m, QuantLayer)}
+    assert bits == {"features.0": (8, 8), "features.4": (2, 2), "classifier": (8, 8)}
+    every = quantize_model(model, QuantConfig.parse("w2a2-channel"), mode, x, edge_bits=None)
+    assert {m.config.weight.bits for m in every.modules() if isinstance(m, QuantLayer)} == {2}

@@ -49,3 +49,14 @@ def test_planned_int8_row_names_the_path_the_model_takes(model):
 
     shape = (1, 28, 28) if model in ("mlp", "cnn") else (3, 32, 32)
     assert _INT8_PATH[model] == int8_path(build_model(model, shape, 10, {"hidden": [16]}))
+
+
+def test_laptop_wrapnet_sweeps_the_widths_where_overflow_happens():
+    """Issue 17: the laptop net needs 12 bits never to overflow, so the sweep covers 10 down to 6 bits
+    against the 32-bit control, and every width is a row of the wrapnet table."""
+    from methods.quantization.study import STUDY
+
+    runs = [r for r in STUDY.grid("laptop", 1) if r.method == "wrapnet"]
+    assert [r.params["widths"] for r in runs] == [[32, 10, 9, 8, 7, 6]]
+    table = next(t for t in STUDY.tables if t.name == "wrapnet")
+    assert {s for _, _, s in STUDY.table_rows(table, runs)} == {f"acc{b}" for b in (32, 10, 9, 8, 7, 6)}

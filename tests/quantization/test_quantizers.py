@@ -97,3 +97,44 @@ def test_empty_calibration_set_is_an_error():
 def test_unknown_calibration_is_an_error():
     with pytest.raises(ConfigError, match="quantization.calibration"):
         QuantSpec(8, calibration="kl")
+
+
+def test_lsq_step_gradient_is_eq3_of_the_paper_on_a_hand_computed_case():
+    """Esser et al. 2020, Eq. 3 with the gradient scale of Section 2.2, 2-bit signed: Q_N = 2, Q_P = 1.
+
+    v / s = 0.6, -1.1, 3.4, -5.0, 0.1, -2.2 (s = 0.5). Eq. 3 gives round(v/s) - v/s inside the range
+    (0.4, 0.1, -0.1), Q_P = 1 above it (3.4) and -Q_N = -2 at or below -Q_N (-5.0, and -2.2 too: the
+    clip test, where a round-based mask would count it inside). Sum -2.6, times g = 1/sqrt(N Q_P) =
+    1/sqrt(6).
+    """
+    quant = LsqQuantizer(QuantSpec(2, symmetric=True))
+    assert (quant.qn, quant.qp) == (2, 1)
+    with torch.no_grad():
+        quant.step.fill_(0.5)
+        quant.initialized.fill_(True)
+    v = torch.tensor([0.3, -0.55, 1.7, -2.5, 0.05, -1.1], requires_grad=True)
+    out = quant(v)
+    out.sum().backward()
+    assert out.tolist() == [0.5, -0.5, 0.5, -1.0, 0.0, -1.0]
+    assert float(quant.step.grad) == pytest.approx(-2.6 / 6**0.5, abs=1e-6)
+    assert v.grad.tolist() == [1.0, 1.0, 0.0, 0.0, 1.0, 0.0]
+
+
+def test_lsq_per_channel_step_gradient_sums_each_channel_with_its_own_scale():
+    quant = LsqQuantizer(QuantSpec(3, symmetric=True, per_channel=True), channels=2)
+    assert (quant.qn, quant.qp) == (4, 3)
+    with torch.no_grad():
+        quant.step.copy_(torch.tensor([1.0, 0.5]))
+        quant.initialized.fill_(True)
+    w = torch.tensor([[0.4, 5.0], [-0.7, -3.0]])  # v/s: [0.4, 5.0] and [-1.4, -6.0]
+    quant(w).sum().backward()
+    g = 1 / (2 * 3) ** 0.5  # N = 2 weights per step
+    assert quant.step.grad.tolist() == pytest.approx([(-0.4 + 3) * g, (0.4 - 4) * g], abs=1e-6)
+
+
+def test_lsq_initial_step_is_twice_the_mean_magnitude_over_sqrt_qp():
+    quant = LsqQuantizer(QuantSpec(4, symmetric=True))
+    quant.init_from(torch.tensor([1.0, -3.0]))
+    assert float(quant.step.detach()) == pytest.approx(2 * 2.0 / 7**0.5)
+    unsigned = LsqQuantizer(QuantSpec(2, symmetric=False), activation=True)
+    assert (unsigned.qn, unsigned.qp) == (0, 3)

@@ -105,3 +105,15 @@ def test_wrapnet_training_reduces_the_overflow_penalty(integer_mlp, digits):
 def test_an_accumulator_narrower_than_the_operands_is_an_error(integer_mlp):
     with pytest.raises(ConfigError, match="accumulator_bits"):
         set_accumulator(copy.deepcopy(integer_mlp), 3, "wrap")
+
+
+def test_overflow_rates_of_the_sweep_fall_with_each_extra_accumulator_bit(integer_mlp, digits):
+    """The issue-17 sweep (6 to 10 bits, and 32): each layer's overflow rate can only fall as the
+    accumulator widens (the exact sums are the same, the bound doubles), and 32 bits never overflows."""
+    _, _, x, y = digits
+    model = copy.deepcopy(integer_mlp)
+    set_accumulator(model, 32, "exact")
+    rates = {bits: accuracy_and_overflow(model, x, y, bits)[1] for bits in (6, 7, 8, 9, 10, 32)}
+    for narrow, wide in ((6, 7), (7, 8), (8, 9), (9, 10), (10, 32)):
+        assert all(a >= b for a, b in zip(rates[narrow], rates[wide]))
+    assert max(rates[6]) > max(rates[10]) and max(rates[32]) == 0.0
