@@ -16,7 +16,7 @@ Checks, each timed and caught on its own (a failure is recorded with its traceba
 * ``llama_fp16``: the pruning study's GPU placement (float16, as Bonsai's ``get_llm``): a decoder with
   SmolLM2-135M's architecture (the prepared model folder with ``--smollm2``, else random weights and
   the JSON says so), perplexity of random-token text before and after removing a third of its
-  attention units and MLP blocks by weight-magnitude scores, and the float16-vs-float32 logit error.
+  attention units and MLP blocks by Bonsai's Wanda prior (|W| x RMS of the input, computed in float16), and the float16-vs-float32 logit error.
 """
 
 from __future__ import annotations
@@ -155,7 +155,8 @@ def _llama(size: dict, smollm2: str | None, dtype: torch.dtype, device: str):
 def check_llama(size: dict, device: str, smollm2: str | None) -> dict:
     """float16 forward, perplexity, unit removal and perplexity again, on the pruning study's decoder path."""
     from methods.pruning.decoder_units import LLAMA, perplexity
-    from methods.pruning.units import remove_units, unit_layout, weight_scores
+    from methods.pruning.priors import output_statistics, wanda_prior
+    from methods.pruning.units import remove_units, unit_layout
 
     half = torch.float16
     model, weights = _llama(size, smollm2, half, device)
@@ -169,7 +170,7 @@ def check_llama(size: dict, device: str, smollm2: str | None) -> dict:
     error = float((logits16 - logits32).abs().max() / logits32.abs().max())
     dense = perplexity(model, [batch])
     layout = unit_layout(model, LLAMA, size["block"])
-    scores = weight_scores(model, layout, LLAMA, None)
+    scores = wanda_prior(model, layout, LLAMA, output_statistics(model, LLAMA, [batch]))  # Bonsai's prior, in fp16
     heads, blocks = layout.split(scores)
     keep = torch.cat([torch.cat([h >= h.quantile(1 / 3), b >= b.quantile(1 / 3)]) for h, b in zip(heads, blocks)])
     _sync(device)
