@@ -59,17 +59,17 @@ def figure(long: pd.DataFrame, spec: FigureSpec, table: TableSpec):
     fig.get_layout_engine().set(rect=(0, 0.05, 1, 0.95))
     hues = rows["metric"] if spec.hue == "metric" else rows[spec.hue]
     styles = series_styles(sorted({str(h) for h in hues}))  # one colour per series across all panels
+    secondary = FigureSpec(spec.name, y=spec.secondary, x=spec.x, hue=spec.hue, settings=spec.settings,
+                           logx=spec.logx, y_title=spec.secondary_title, x_title=spec.x_title,
+                           y_range=spec.secondary_range) if spec.secondary else None
     handles = {}
     for col, facet in enumerate(facets):
         part = rows if facet is None else rows[rows[spec.facet] == facet]
         reference = long if facet is None else long[long[spec.facet] == facet]
         handles.update(figure_kinds.DRAW[spec.kind](axes[0][col], part, reference, spec, table, styles))
-        if spec.secondary:
-            secondary = FigureSpec(spec.name, y=spec.secondary, x=spec.x, hue=spec.hue, settings=spec.settings,
-                                   logx=spec.logx, y_title=spec.secondary_title, x_title=spec.x_title,
-                                   y_range=spec.secondary_range)
-            handles.update(figure_kinds.DRAW["line"](axes[1][col], rows_for(rows, facet, spec.facet, spec.secondary + ((spec.x,) if spec.x != "setting" else ())),
-                                                     reference, secondary, table, styles))
+        if secondary is not None:  # the secondary metrics (and a metric x) under the first panel
+            below = part[part["metric"].isin(secondary.metrics)]
+            handles.update(figure_kinds.DRAW["line"](axes[1][col], below, reference, secondary, table, styles))
             axes[0][col].set_xlabel("")
         if facet is not None:
             axes[0][col].set_title(str(facet), fontsize=9)
@@ -79,11 +79,6 @@ def figure(long: pd.DataFrame, spec: FigureSpec, table: TableSpec):
     fig.text(0.01, 0.01, stamp(long, rows), fontsize=6, color="#555555", ha="left", va="bottom")
     declutter(fig)
     return fig
-
-
-def rows_for(rows: pd.DataFrame, facet, facet_key: str | None, metrics) -> pd.DataFrame:
-    part = rows if facet is None else rows[rows[facet_key] == facet]
-    return part[part["metric"].isin(list(metrics))]
 
 
 def draw(long: pd.DataFrame, spec: FigureSpec, table: TableSpec, out: Path) -> None:
