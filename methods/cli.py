@@ -42,6 +42,13 @@ def _evaluate(args) -> None:
     runner.evaluate(json.loads(args.spec), Path(args.run_dir), args.data, args.needs, args.threads, args.gpus)
 
 
+def _train_evaluate(args) -> None:
+    from methods.core import runner
+
+    runner.train_and_evaluate(json.loads(args.spec), Path(args.run_dir), args.data, args.needs, args.threads,
+                              args.gpus)
+
+
 def _collect(args) -> None:
     from methods.core.atomic import atomic_path
     from methods.reporting.collect import collect
@@ -142,8 +149,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=_prepare)
 
-    for name, func in (("train", _train), ("evaluate", _evaluate)):
-        p = sub.add_parser(name, help=f"{name} one run")
+    for name, func in (("train", _train), ("evaluate", _evaluate), ("train-evaluate", _train_evaluate)):
+        p = sub.add_parser(name, help=f"{name.replace('-', ' and ')} one run")
         p.add_argument("--spec", required=True, help="the run's spec as JSON")
         p.add_argument("--run-dir", required=True)
         p.add_argument("--data", nargs="*", default=[])

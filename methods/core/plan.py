@@ -29,6 +29,7 @@ class Plan:
     tables: list[PlannedTable] = field(default_factory=list)
     left_out: list[dict] = field(default_factory=list)  # tables or datasets not built, and why
     claims: list[ClaimRow] = field(default_factory=list)  # every claim's scorecard rows, run or not
+    evaluated_in_training: set[str] = field(default_factory=set)  # run ids one job trains and evaluates
 
     @property
     def datasets(self) -> list[str]:
@@ -130,6 +131,8 @@ def build_plan(config: dict) -> Plan:
                 continue
             plan.runs[run.run_id] = run
             pending.extend(_resolve(need, scale, resolved) for need in run.needs)
+    plan.evaluated_in_training = {run_id for run_id, run in plan.runs.items()
+                                  if load_study(run.study).evaluates_in_training(run, scale)}
     if not plan.tables:
         raise ConfigError("studies", sorted(studies), "at least one enabled study with a table to build at this scale")
     return plan

@@ -1,7 +1,9 @@
 """Running one stage of one run: the job side of the workflow's ``train`` and ``evaluate`` rules.
 
 A job rebuilds its :class:`Run` from the spec the rule passes, applies its thread count, calls the
-study, and writes ``train.json`` or ``metrics.json`` atomically with provenance and cost.
+study, and writes ``train.json`` or ``metrics.json`` atomically with provenance and cost. The
+``train_evaluate`` rule runs both stages in one process (:func:`train_and_evaluate`), for runs
+whose study evaluates them in training (:meth:`Study.evaluates_in_training`).
 """
 
 from __future__ import annotations
@@ -85,3 +87,11 @@ def evaluate(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], rul
     }
     atomic.write_json(run_dir / "metrics.json", record)
     return record
+
+
+def train_and_evaluate(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], rule_threads: int,
+                       gpus: int = 0) -> dict:
+    """Both stages in one process, in order: the same ``train.json`` and ``metrics.json`` (each with its
+    own cost and provenance) as two jobs write, without a second interpreter, torch import and data load."""
+    train(spec, run_dir, data, needs, rule_threads, gpus)
+    return evaluate(spec, run_dir, data, needs, rule_threads, gpus)

@@ -102,6 +102,9 @@ class Study:
     # one seed at smoke scale keeps the whole-suite CI run short; five laptop seeds put the t factor of the
     # claims' seed-level intervals at 2.78 (three seeds: 4.30, too wide to decide most claims)
     seeds: Mapping[str, int] = {"smoke": 1, "laptop": 5, "paper": 3}
+    # Scales at which every run is evaluated by its training job (the workflow's ``train_evaluate`` rule):
+    # for runs whose evaluation costs less than starting a job (interpreter, torch, the study's imports).
+    evaluate_in_training: tuple[str, ...] = ()
 
     def grid(self, scale: str, seeds: int) -> list[Run]:
         """Every run of this study at ``scale`` with seeds ``0..seeds-1``."""
@@ -117,6 +120,12 @@ class Study:
         and ``kernels``, ``{table method: note}`` naming the CPU kernels a method's rows used or why
         this CPU has none (:mod:`methods.core.cpu`); such a method's values are then None."""
         raise NotImplementedError
+
+    def evaluates_in_training(self, run: Run, scale: str) -> bool:
+        """Whether ``run`` is trained and evaluated by one job: ``train.json`` then ``metrics.json`` from
+        one process, the same files and records as two jobs write. Override to choose per run; keep
+        expensive trainings separate, since a failed job loses both of its outputs."""
+        return scale in self.evaluate_in_training
 
     def summarize(self, spec: TableSpec, runs, scale: str, paper_numbers):
         """Long rows of table ``spec`` from the collected runs (see :mod:`methods.reporting.aggregate`).

@@ -1,10 +1,11 @@
 """Collect every run of a study into one tidy long table (one row per run x metric [x sample]).
 
 Quality metrics and timings come from each run's ``metrics.json``; the cost columns come from
-Snakemake's ``benchmark:`` files of the run's train and evaluate jobs (wall time, CPU time, peak
-resident memory). Provenance columns (commit, dirty flag, spec hash, CPU, and ``kernels``: the
-run's ``{method: kernel note}`` as JSON) make every cell traceable. A value a CPU could not measure
-(None: no int8 engine) becomes NaN, a cell without a number.
+Snakemake's ``benchmark:`` files of the run's train and evaluate jobs, or of its one
+``train_evaluate`` job (wall time, CPU time, peak resident memory). Provenance columns (commit,
+dirty flag, spec hash, CPU, and ``kernels``: the run's ``{method: kernel note}`` as JSON) make
+every cell traceable. A value a CPU could not measure (None: no int8 engine) becomes NaN, a cell
+without a number.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def run_rows(metrics_path: Path) -> list[dict]:
         add(metric, value, "quality")
     for metric, value in record.get("timings", {}).items():
         add(metric, value, "timing")
-    for stage in ("train", "evaluate"):
+    for stage in ("train", "evaluate", "train_evaluate"):  # train_evaluate: both stages in one job
         for name, value in _benchmark(run_dir / f"{stage}.benchmark.tsv").items():
             add(f"{stage}_{name}", value, "cost")
     for metric, values in record.get("samples", {}).items():

@@ -93,6 +93,8 @@ class TabularLLMStudy(Study):
     title = "Language-model embeddings for tabular classification (TDTransformer)"
     citation = ("Huang, Srinivas, Samulowitz, D'Souza, Aggarwal, Chen & Gao, Language Models Are Good Tabular "
                 "Learners, TMLR 2025")
+    # scoring a fitted model on its test rows takes about a CPU second, less than starting a second job
+    evaluate_in_training = ("smoke", "laptop")
     tables = (
         TableSpec(
             name="tabular_llm",

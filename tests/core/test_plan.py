@@ -106,3 +106,18 @@ def test_a_table_without_runs_at_a_scale_is_left_out_and_says_so():
     tables = {t.spec.name: t for t in laptop.tables}
     assert all("_llm/" in run_id for run_id in tables["bonsai_llm"].run_ids)
     assert not any("_llm/" in run_id for run_id in tables["bonsai"].run_ids)
+
+
+def test_studies_choose_which_runs_one_job_trains_and_evaluates():
+    """Cheap evaluations run in the training job (issue 22); long trainings and paper scale stay two jobs."""
+    studies = {name: {"enabled": True} for name in ("baselines", "metalearning", "tabular_llm")}
+    laptop = build_plan(_config(scale="laptop", download=True, studies=studies))
+    fused = laptop.evaluated_in_training
+    assert fused <= set(laptop.runs)
+    tabular = {run_id for run_id in laptop.runs if run_id.startswith("tabular_llm/")}
+    assert tabular and tabular <= fused
+    glyphs = {run_id for run_id in laptop.runs if run_id.startswith("metalearning/") and "/omniglot/" not in run_id}
+    assert glyphs and glyphs <= fused
+    assert not any(run_id.startswith("baselines/") or "/omniglot/" in run_id for run_id in fused)
+    paper = build_plan(_config(scale="paper", studies=studies))
+    assert not paper.evaluated_in_training

@@ -62,6 +62,27 @@ def test_runs_record_provenance_and_benchmark_costs(smoke):
     assert {"commit", "dirty", "spec_hash"} <= set(runs.columns)
 
 
+def test_runs_evaluated_in_training_write_both_records_from_one_job(smoke):
+    """tabular_llm evaluates in its training job (issue 22): one process, the same two records."""
+    import yaml
+
+    from methods.core.plan import build_plan
+
+    config = yaml.safe_load((smoke / "config" / "config.yaml").read_text())
+    plan = build_plan({**config, "scale": "smoke"})
+    fused = sorted(plan.evaluated_in_training)
+    assert fused and all(run_id.split("/")[0] in ("tabular_llm", "metalearning", "architecture") for run_id in fused)
+    assert not any("/omniglot/" in run_id or run_id.startswith("baselines/") for run_id in fused)
+    run = smoke / "results" / "smoke" / next(r for r in fused if r.startswith("tabular_llm/"))
+    trained = json.loads((run / "train.json").read_text())
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["train"]["summary"] == trained["summary"] and metrics["metrics"]
+    assert (run / "train_evaluate.benchmark.tsv").exists()
+    assert not (run / "train.benchmark.tsv").exists() and not (run / "evaluate.benchmark.tsv").exists()
+    runs = pd.read_parquet(smoke / "results" / "smoke" / "tabular_llm" / "runs.parquet")
+    assert {"train_evaluate_cpu_s", "train_evaluate_wall_s"} <= set(runs["metric"])
+
+
 def test_second_run_has_nothing_to_do(smoke):
     result = snakemake(smoke, "--cores", "2", "--config", "scale=smoke")
     assert result.returncode == 0
@@ -86,7 +107,8 @@ def test_more_seeds_only_adds_the_new_runs(smoke):
     assert result.returncode == 0, result.stdout[-3000:]
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, flags=re.M))
     assert before < after
-    assert int(jobs["train"]) == len(after - before)  # only the new seeds' runs; finished runs are kept
+    # only the new seeds' runs; finished runs are kept
+    assert int(jobs["train"]) + int(jobs.get("train_evaluate", 0)) == len(after - before)
 
 
 def test_claims_scorecard_is_written_with_a_verdict_for_every_claim(smoke):

@@ -1,5 +1,6 @@
 # Helpers shared by the rules: the static plan of runs and the input functions.
 import json
+import re
 
 from snakemake.exceptions import WorkflowError
 
@@ -28,6 +29,9 @@ except WorkflowError:  # e.g. `snakemake --report` without --cores: no jobs will
 jobenv.export(config, WORKFLOW_CORES)
 
 RUN_DIR = "results/{scale}/{study}/{dataset}/{method}/{setting}/seed{seed}"
+# The runs one train_evaluate job trains and evaluates (Study.evaluates_in_training), as the regex
+# of that rule's {run} wildcard; "(?!)" matches nothing.
+EVALUATED_IN_TRAINING = "|".join(map(re.escape, sorted(PLAN.evaluated_in_training))) or "(?!)"
 
 
 wildcard_constraints:
@@ -41,7 +45,10 @@ wildcard_constraints:
 
 
 def run_of(wildcards):
-    run_id = f"{wildcards.study}/{wildcards.dataset}/{wildcards.method}/{wildcards.setting}/seed{wildcards.seed}"
+    if "run" in wildcards.keys():  # the train_evaluate rule names the run by its id
+        run_id = wildcards.run
+    else:
+        run_id = f"{wildcards.study}/{wildcards.dataset}/{wildcards.method}/{wildcards.setting}/seed{wildcards.seed}"
     if run_id not in PLAN.runs:
         raise WorkflowError(f"run {run_id} is not in the plan for scale '{SCALE}'")
     return PLAN.runs[run_id]
@@ -52,7 +59,7 @@ def run_spec(wildcards):
 
 
 def run_dir(wildcards):
-    return RUN_DIR.format(**wildcards)
+    return f"results/{SCALE}/{run_of(wildcards).run_id}"
 
 
 def fetch_runtime(wildcards, attempt):
@@ -111,6 +118,26 @@ def eval_runtime(wildcards, attempt):
 
 def eval_gpu(wildcards):
     return run_of(wildcards).eval_resources.gpu
+
+
+def both_threads(wildcards):
+    run = run_of(wildcards)
+    return reserve(max(run.resources.threads, run.eval_resources.threads))
+
+
+def both_mem_mb(wildcards, attempt):
+    run = run_of(wildcards)
+    return max(run.resources.mem_mb, run.eval_resources.mem_mb) * attempt
+
+
+def both_runtime(wildcards, attempt):
+    run = run_of(wildcards)
+    return (run.resources.runtime + run.eval_resources.runtime) * attempt
+
+
+def both_gpu(wildcards):
+    run = run_of(wildcards)
+    return max(run.resources.gpu, run.eval_resources.gpu)
 
 
 def study_metrics(wildcards):
