@@ -3,6 +3,8 @@ the points come from the study's runs, the panels, bands, fronts and stamps are 
 
 from __future__ import annotations
 
+import json
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -18,6 +20,9 @@ from methods.architecture.report import scatter_points  # noqa: E402
 from methods.architecture.study import RANKING  # noqa: E402
 from methods.architecture.study import STUDY as ARCHITECTURE  # noqa: E402
 from methods.core.specs import FigureSpec, TableSpec  # noqa: E402
+from methods.metalearning.curves import curve_points  # noqa: E402
+from methods.metalearning.jobs import CURVE_ACCURACY, CURVE_EPISODE, validation_curve  # noqa: E402
+from methods.metalearning.study import STUDY as METALEARNING  # noqa: E402
 from methods.reporting.figure_kinds import FRONT_LABEL, pareto_front  # noqa: E402
 from methods.reporting.figure_style import overlapping_ticks  # noqa: E402
 from methods.reporting.figures import draw, figure, run_figure  # noqa: E402
@@ -133,4 +138,35 @@ def test_architecture_scatter_draws_each_scored_cell_with_the_tables_rho_in_the_
     declared = next(f for f in spec.figures if f.from_runs)
     fig = run_figure(scatter_points(runs, declared.methods[:1] + ("jacov",)), LONG, declared, spec)
     assert len(fig.axes) == 2 * len(DATASETS) and overlapping_ticks(fig) == []
+    plt.close(fig)
+
+
+def test_metalearning_curves_come_from_train_json_through_the_runs(tmp_path):
+    (tmp_path / "train.json").write_text(json.dumps({"summary": {"validation": [[10, 40.0], [20, 55.5]]}}))
+    assert validation_curve(tmp_path) == {CURVE_EPISODE: [10.0, 20.0], CURVE_ACCURACY: [40.0, 55.5]}
+    (tmp_path / "train.json").write_text(json.dumps({"summary": {"validation": []}}))
+    assert validation_curve(tmp_path) == {}
+    rows = []
+    for setting, seed, accuracy in (("baseline", 0, (40.0, 50.0)), ("baseline", 1, (42.0, 48.0)),
+                                    ("maxup", 0, (41.0, 56.0)), ("query-cutmix", 0, (1.0, 2.0))):
+        rows += _run_rows("glyphs", "protonet", setting, seed, CURVE_EPISODE, (10.0, 20.0))
+        rows += _run_rows("glyphs", "protonet", setting, seed, CURVE_ACCURACY, accuracy)
+        rows += _run_rows("glyphs", "protonet", setting, seed, "acc_1shot", (70.0,) * 5)
+    spec = METALEARNING.table("meta_maxup")
+    declared = next(f for f in spec.figures if f.from_runs)
+    points = METALEARNING.figure_points(spec, declared, pd.DataFrame(rows))
+    assert sorted(points["series"].unique()) == ["baseline", "maxup"]  # the settings pattern leaves cutmix out
+    baseline = points[(points["series"] == "baseline") & (points["seed"] == 1)].sort_values("x")
+    assert list(zip(baseline["x"], baseline["y"])) == [(10.0, 42.0), (20.0, 48.0)]
+    assert set(points["row"]) == {"glyphs"} and set(points["facet"]) == {"protonet"}
+    assert curve_points(pd.DataFrame(rows), ("omniglot",), None, None).empty
+    omniglot = METALEARNING.table("omniglot_protonet")
+    shots = [r for shot in ("1shot", "5shot")
+             for r in _run_rows("omniglot", "protonet", shot, 0, CURVE_EPISODE, (100.0,))
+             + _run_rows("omniglot", "protonet", shot, 0, CURVE_ACCURACY, (90.0,))]
+    on_omniglot = METALEARNING.figure_points(omniglot, next(f for f in omniglot.figures if f.from_runs),
+                                             pd.DataFrame(rows + shots))
+    assert sorted(on_omniglot["series"]) == ["1shot", "5shot"] and set(on_omniglot["row"]) == {"omniglot"}
+    fig = run_figure(points, LONG, declared, spec)
+    assert fig.axes[0].get_xlabel() == declared.x_title and overlapping_ticks(fig) == []
     plt.close(fig)
