@@ -44,7 +44,9 @@ def summarize(study, spec, runs: pd.DataFrame, scale: str, paper_numbers: pd.Dat
             point = correlations(proxy_values, acc)
             bounds = bootstrap(proxy_values, acc, RESAMPLES[scale], BOOTSTRAP_SEED)
             for metric in ("spearman", "kendall"):
-                where = (long["dataset"] == dataset) & (long["method"] == proxy) & (long["metric"] == metric)
+                # the measured row only: a paper-only row of another setting (CIFAR inputs) keeps n = 0
+                where = ((long["dataset"] == dataset) & (long["method"] == proxy) & (long["metric"] == metric)
+                         & (long["n"] > 0))
                 if not where.any():
                     continue
                 result = Interval(point[metric], *bounds[metric], int(on.sum()), "bootstrap")
