@@ -84,7 +84,8 @@ def _figure(args) -> None:
     study = load_study(args.study)
     spec = study.table(args.table)
     figure = next(f for f in spec.figures if f.name == args.figure)
-    draw(pd.read_csv(args.csv), figure, spec, Path(args.out))
+    points = study.figure_points(spec, figure, pd.read_parquet(args.runs)) if figure.from_runs else None
+    draw(pd.read_csv(args.csv), figure, spec, Path(args.out), points)
 
 
 def _claims(args) -> None:
@@ -172,9 +173,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out-prefix", required=True)
     p.set_defaults(func=_table)
 
-    p = sub.add_parser("figure", help="draw one figure of a table from its CSV")
+    p = sub.add_parser("figure", help="draw one figure of a table from its CSV (and its study's runs)")
     for flag in ("--study", "--table", "--figure", "--csv", "--out"):
         p.add_argument(flag, required=True)
+    p.add_argument("--runs", default="", help="the study's runs.parquet (figures drawn from per-run points)")
     p.set_defaults(func=_figure)
 
     p = sub.add_parser("claims", help="evaluate one study's claims into results/<scale>/<study>/claims.csv")

@@ -30,6 +30,7 @@ from methods.core.study import FigureSpec, Resources, Run, RunContext, Study, Ta
 from .jobs import DATA_FREE, DATASETS, RANKED, SEARCH_SETTING, setting_of
 
 RANKING, SEARCH = "architecture_ranking", "architecture_search"
+SCATTERED = ("nasgraph", "params", "synflow", "jacov")  # the scatter's rows: NASGraph and three of its rivals
 _SCALES = {
     "smoke": {"n_archs": 12, "n_data": 3, "chunks": 1, "batch": 8, "inputs": "digits", "search_n": 12, "resamples": 200},
     "laptop": {"n_archs": 200, "n_data": 60, "chunks": 1, "batch": 16, "inputs": "digits", "search_n": 200, "resamples": 1000},
@@ -59,8 +60,11 @@ class ArchitectureStudy(Study):
             rows=("dataset", "method", "setting"),
             methods=("ranking",),
             decimals={"spearman": 3, "kendall": 3, "cpu_s_per_arch": 3},
-            figures=(FigureSpec("cost-vs-rho", x="cpu_s_per_arch", y="spearman", logx=10, y_range=(-1, 1),
-                                title="Spearman rho against CPU seconds per cell (each proxy; upper left is better)"),),
+            figures=(FigureSpec("cost-vs-rho", x="cpu_s_per_arch", y="spearman", logx=10, y_range=(-1, 1), front=True,
+                                title="Spearman rho against CPU seconds per cell (each proxy; upper left is better)"),
+                     FigureSpec("proxy-vs-accuracy", kind="scatter", y="accuracy", methods=SCATTERED, logx=10,
+                                x_title="Proxy score", y_title="NB201 test accuracy (%)",
+                                title="Proxy score against NAS-Bench-201 test accuracy, each scored cell")),
             caption="cifar10-valid is NB201's CIFAR-10 setting trained on half the training set. Proxies are scored "
                     "on NB201's network (C=16, N=5, 10 classes) and correlated with all three datasets; NASGraph on "
                     "its surrogate (1 cell per stage, no BN). Setting: the data-dependent proxies' inputs "
@@ -144,6 +148,11 @@ class ArchitectureStudy(Study):
         from .report import summarize
 
         return summarize(self, spec, runs, scale, paper_numbers)
+
+    def figure_points(self, table: TableSpec, figure: FigureSpec, runs):
+        from .report import scatter_points
+
+        return scatter_points(runs, figure.methods)
 
 
 STUDY = ArchitectureStudy()

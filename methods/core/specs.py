@@ -12,7 +12,8 @@ from typing import Mapping
 SCALES = ("smoke", "laptop", "paper")
 
 
-FIGURE_KINDS = ("line", "points", "forest", "cd")
+FIGURE_KINDS = ("line", "points", "forest", "cd", "scatter", "curve")
+RUN_KINDS = ("scatter", "curve")  # drawn from points the study derives from its runs, not from table cells
 
 
 @dataclass(frozen=True)
@@ -32,13 +33,22 @@ class FigureSpec:
     * ``cd``: a critical-difference diagram (Demšar, JMLR 2006, Section 3.2.2) of the average
       ranks in metric ``y`` (the rows of dataset ``"average"``), over the datasets that report
       metric ``x``.
+    * ``scatter`` and ``curve`` (:data:`RUN_KINDS`) draw what the table's cells summarise: points
+      the study derives from its collected runs (:meth:`methods.core.study.Study.figure_points`;
+      columns ``row``, ``facet``, ``series``, ``x``, ``y``, optional ``title``). ``scatter``: one
+      cloud per panel (a row per ``row`` value, a column per ``facet``), the panel's ``title``
+      above it. ``curve``: ``y`` against ``x``, one line per ``series`` and panel, the mean over
+      seeds with its 95% t interval as a band. Their axes are ``x_title`` / ``y_title``; ``y``
+      names what the study puts on the y axis and ``methods`` what it selects.
 
     ``y`` is one metric or several (drawn in one panel, coloured by metric, labelled by their
     column titles; ``y_title`` then names the axis). ``secondary`` metrics go in a second panel
     under the first (WrapNet's overflow rates; ``secondary_range`` their valid range). ``reference`` is a ``(method, setting)`` row drawn
     as a dashed horizontal line (fp32, dense). ``y_range`` is the metric's valid range: intervals
     are clipped to it when drawn, never in the CSV. ``logx``: 0 for a linear axis, else the
-    log base (2 or 10), labelled with plain numbers. Axis titles are the table's column titles;
+    log base (2 or 10), labelled with plain numbers. ``front`` (line figures over a metric x): the
+    Pareto front of lower x and higher y (cost against quality) joins the panel's non-dominated
+    points with a grey step line. Axis titles are the table's column titles;
     ``x_title`` / ``y_title`` / ``secondary_title`` name axes that have no single column.
     """
 
@@ -54,6 +64,7 @@ class FigureSpec:
     secondary: tuple[str, ...] = ()
     secondary_range: tuple[float, float] | None = None
     logx: int = 0
+    front: bool = False
     y_range: tuple[float, float] | None = None
     x_title: str = ""
     y_title: str = ""
@@ -68,12 +79,16 @@ class FigureSpec:
         if self.x == "setting" and (not self.settings or "(?P<x>" not in self.settings or not self.x_title):
             raise ValueError(f"figure '{self.name}': x='setting' needs a settings pattern with a group "
                              "'(?P<x>...)' and an x_title")
+        if self.kind in RUN_KINDS and not (self.x_title and self.y_title):
+            raise ValueError(f"figure '{self.name}': a {self.kind} figure needs x_title and y_title")
         if self.kind == "forest" and not self.settings:
             raise ValueError(f"figure '{self.name}': a forest figure needs the settings pattern of its rows")
         if len(self.y_metrics) > 1 and self.kind != "points" and not self.y_title:
             raise ValueError(f"figure '{self.name}': several y metrics need a y_title")
         if self.secondary and not self.secondary_title:
             raise ValueError(f"figure '{self.name}': secondary metrics need a secondary_title")
+        if self.front and (self.kind != "line" or self.x == "setting"):
+            raise ValueError(f"figure '{self.name}': a Pareto front needs a line figure over a metric x")
         if self.logx not in (0, 2, 10):
             raise ValueError(f"figure '{self.name}': logx must be 0 (linear), 2 or 10")
 
@@ -82,8 +97,15 @@ class FigureSpec:
         return (self.y,) if isinstance(self.y, str) else tuple(self.y)
 
     @property
+    def from_runs(self) -> bool:
+        """Drawn from the study's runs (``runs.parquet``) rather than from the table's cells."""
+        return self.kind in RUN_KINDS
+
+    @property
     def metrics(self) -> tuple[str, ...]:
         """Every table metric the figure reads (its axis titles come from their column titles)."""
+        if self.from_runs:
+            return ()
         x = (self.x,) if self.x and self.x != "setting" else ()
         return tuple(dict.fromkeys(x + self.y_metrics + self.secondary))
 

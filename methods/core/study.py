@@ -146,6 +146,13 @@ class Study:
         running them (claims are checked against these when the workflow plans)."""
         return {(r.dataset, r.method, r.setting) for r in runs}
 
+    def figure_points(self, table: TableSpec, figure: FigureSpec, runs):
+        """The points of a ``scatter`` or ``curve`` figure of ``table``, from the collected runs: a frame
+        with columns ``row``, ``facet``, ``series``, ``x``, ``y``, ``seed`` and optionally ``title``
+        (see :class:`~methods.core.specs.FigureSpec`). Studies that declare such figures override it."""
+        raise NotImplementedError(f"study '{self.name}' declares figure '{figure.name}' of kind '{figure.kind}' "
+                                  "but does not derive its points (Study.figure_points)")
+
     def wide(self, long, spec: TableSpec):
         """The paper layout of a table (strings) and its numbered paper sources; override to pivot."""
         from methods.reporting.render import wide

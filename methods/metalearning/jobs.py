@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from .heads import build_head
 from .training import EpisodicConfig, train_episodic
 
 _CONFIG_KEYS = ("episodes", "n_way", "k_shot", "n_query", "lr", "momentum", "weight_decay", "episodes_per_step",
-                "checkpoint_every", "validate_every", "val_episodes", "val_way", "val_shot", "val_query", "optimizer",
+                "checkpoint_every", "validate_every", "keep_best", "val_episodes", "val_way", "val_shot", "val_query", "optimizer",
                 "lr_halve_every")
 
 
@@ -61,6 +62,18 @@ def load_learner(run_dir: Path, params: dict, pools):
     return backbone.eval(), head.eval()
 
 
+CURVE_EPISODE, CURVE_ACCURACY = "curve/val_episode", "curve/val_accuracy"
+
+
+def validation_curve(run_dir: Path) -> dict[str, list[float]]:
+    """The training's validation points (``train.json``) as two index-paired sample lists, so that
+    the collected runs carry the learning curve to the figures; empty when training did not validate."""
+    points = json.loads((run_dir / "train.json").read_text())["summary"].get("validation", [])
+    if not points:
+        return {}
+    return {CURVE_EPISODE: [float(e) for e, _ in points], CURVE_ACCURACY: [float(a) for _, a in points]}
+
+
 def evaluate_run(ctx) -> dict:
     run, params = ctx.run, dict(ctx.run.params)
     pools = load_pools(run.dataset, ctx.data[run.dataset], params)
@@ -94,6 +107,6 @@ def evaluate_run(ctx) -> dict:
     seconds = time.perf_counter() - start
     return {
         "metrics": {name: float(np.mean(values)) for name, values in samples.items()},
-        "samples": samples,
+        "samples": {**samples, **validation_curve(ctx.run_dir)},
         "timings": {"test_episodes_per_s": episodes / seconds},
     }

@@ -12,6 +12,10 @@ Tables
 
 Laptop scale trains Conv-4 on the synthetic glyph alphabets (no download) with a small training
 class set so that the baseline overfits; paper scale follows the official MetaAug settings.
+
+Figures beside the tables: the paired differences (forest), and the validation learning curves
+(issue 21, :mod:`.curves`) of the baseline and Meta-MaxUp per learner and of ProtoNet on Omniglot
+per shot. Smoke and laptop glyph runs validate for the curve only and keep their final model.
 """
 
 from __future__ import annotations
@@ -39,16 +43,22 @@ SETTINGS = {
 HEADS = ("protonet", "r2d2", "svm")
 MAXUP_SETTINGS = ("baseline", "maxup")
 
+def _curve_only(every: int, episodes: int) -> dict:
+    """Validation for the learning-curve figure only: ``every`` episodes on ``episodes`` fixed 5-way 5-shot
+    validation episodes; the final model is kept (as before the curves were recorded)."""
+    return {"validate_every": every, "val_episodes": episodes, "keep_best": False}
+
+
 _COMMON = {"n_way": 5, "k_shot": 5, "n_query": 6, "test_way": 5, "test_query": 15, "test_seed": 20210718}
 _SCALES = {
     "smoke": {
         "glyphs": {**_COMMON, "backbone": "conv4", "width": 16, "train_classes": 30, "episodes": 40,
-                   "test_episodes": 60, "gap_episodes": 30, "maxup_m": 2, "lr": 0.1},
+                   "test_episodes": 60, "gap_episodes": 30, "maxup_m": 2, "lr": 0.1, **_curve_only(10, 10)},
     },
     "laptop": {
         # Conv-4 at 32 channels: a 64-channel Conv-4 is about 3x slower per episode on 2 shared cores
         "glyphs": {**_COMMON, "backbone": "conv4", "width": 32, "train_classes": 40, "episodes": 400,
-                   "test_episodes": 600, "gap_episodes": 300, "maxup_m": 2, "lr": 0.1},
+                   "test_episodes": 600, "gap_episodes": 300, "maxup_m": 2, "lr": 0.1, **_curve_only(50, 50)},
     },
     "paper": {
         # brief §2.6 / §6: ResNet-12, 60 epochs x 1,000 steps x 8 episodes, 5-way 5-shot 6 queries,
@@ -63,7 +73,7 @@ _SCALES = {
 # the offline part of paper scale: the synthetic glyphs with the papers' 64-channel Conv-4, m = 4,
 # a longer schedule and best-validation selection (so that the paper scale plans without downloads)
 _SCALES["paper"]["glyphs"] = {**_SCALES["laptop"]["glyphs"], "width": 64, "episodes": 20_000, "maxup_m": 4,
-                              "validate_every": 2000, "val_episodes": 500, "checkpoint_every": 2000}
+                              "validate_every": 2000, "val_episodes": 500, "keep_best": True, "checkpoint_every": 2000}
 # Snell et al. 2017, Sec. 3.1 and jakesnell/prototypical-networks @ c9bb4d2 (scripts/train/few_shot/
 # run_train.py defaults): Conv-4 (64), plain squared-Euclidean head, Adam 1e-3 halved every 2,000
 # episodes, no weight decay, 60-way training with 5 queries, one model per shot (1-shot model for the
@@ -138,7 +148,11 @@ class MetaLearningStudy(Study):
                     "mean over queries of the max over copies. " + _INTERVAL_NOTE + _DELTA_NOTE,
             figures=(FigureSpec("paired-differences", kind="forest", settings=r"Δ.*", y=("acc_1shot", "acc_5shot"),
                                 y_title="Meta-MaxUp − baseline, paired (points)",
-                                title="Meta-MaxUp against the baseline, per learner and shot (seed-level 95% intervals)"),),
+                                title="Meta-MaxUp against the baseline, per learner and shot (seed-level 95% intervals)"),
+                     FigureSpec("validation-curves", kind="curve", y="validation accuracy", settings="baseline|maxup",
+                                y_range=(0, 100), x_title="Training episodes", y_title="Validation 5-way 5-shot (%)",
+                                title="Validation accuracy during training, baseline and Meta-MaxUp (mean over seeds, "
+                                      "95% t band)")),
         ),
         TableSpec(
             name="meta_aug_modes",
@@ -168,7 +182,11 @@ class MetaLearningStudy(Study):
                     "train.json). Lake's runs are 20 episodes (one per official run). " + _INTERVAL_NOTE,
             figures=(FigureSpec("accuracy", kind="points", y=tuple(OMNIGLOT_METRICS)[:4], y_range=(0, 100),
                                 y_title="Test accuracy (%)",
-                                title="ProtoNet on Omniglot against Snell et al. 2017 (hollow markers)"),),
+                                title="ProtoNet on Omniglot against Snell et al. 2017 (hollow markers)"),
+                     FigureSpec("validation-curves", kind="curve", y="validation accuracy", y_range=(0, 100),
+                                x_title="Training episodes", y_title="Validation 5-way, training shot (%)",
+                                title="ProtoNet on Omniglot: validation accuracy during training per shot (mean over "
+                                      "seeds, 95% t band; the best point is kept)")),
         ),
     )
 
@@ -213,6 +231,11 @@ class MetaLearningStudy(Study):
                  "meta_aug_modes": [("protonet", s) for s in SETTINGS],
                  "omniglot_protonet": [("protonet", setting) for setting in OMNIGLOT_SHOTS]}[spec.name]
         return summarize(spec, runs, self.name, scale, paper_numbers, cells)
+
+    def figure_points(self, table: TableSpec, figure: FigureSpec, runs):
+        from .curves import curve_points
+
+        return curve_points(runs, table.datasets, figure.methods, figure.settings)
 
     def wide(self, long, spec: TableSpec):
         from .tables import wide

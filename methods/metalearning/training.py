@@ -58,6 +58,7 @@ class EpisodicConfig:
     maxup_m: int = 0
     checkpoint_every: int = 250
     validate_every: int = 0  # episodes; 0 keeps the final model, otherwise the best-validation one
+    keep_best: bool = True  # False: validate only for the learning curve and keep the final model
     val_episodes: int = 0
     val_shot: int = 5
     val_query: int = 15
@@ -129,7 +130,8 @@ def train_episodic(backbone: nn.Module, head: nn.Module, pool: ClassPool, config
 
     With ``validate_every`` and a ``val_pool``, the model is validated on the same fixed episodes
     every ``validate_every`` episodes and the best-validation weights are restored at the end
-    (the official code keeps its best-validation checkpoint). On SIGTERM a checkpoint is written
+    (the official code keeps its best-validation checkpoint; ``keep_best=False`` records the curve
+    and keeps the final model). On SIGTERM a checkpoint is written
     after the current step and :class:`Preempted` is raised; resuming gives the uninterrupted result.
     """
     log = log or logging.getLogger(__name__)
@@ -178,7 +180,7 @@ def train_episodic(backbone: nn.Module, head: nn.Module, pool: ClassPool, config
             if validate and done % config.validate_every == 0:
                 accuracy = _validate(backbone, head, val_pool, config, val_seed)
                 history["val"].append((done, accuracy))
-                if best is None or accuracy > best["accuracy"]:
+                if config.keep_best and (best is None or accuracy > best["accuracy"]):
                     best = {"accuracy": accuracy, "episode": done, **_state(backbone, head)}
                 log.info("%s: episode %d validation accuracy %.2f", run_id, done, accuracy)
             if done < config.episodes and (done % config.checkpoint_every == 0 or preemption.requested):

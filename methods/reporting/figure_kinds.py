@@ -1,9 +1,12 @@
-"""The four kinds of figure: one function each, drawing one panel from a table's long rows.
+"""The kinds of figure: one function each, drawing one panel.
 
-Each function takes the matplotlib axes, the panel's measured cells (one row per dataset, method,
-setting and metric; :func:`methods.reporting.figures.cells`), the panel's full long rows (paper
+Each function takes the matplotlib axes, the panel's data, the panel's full long rows (paper
 numbers and references), the figure's spec and the table's spec, and returns the legend entries
-it drew (label -> handle). Axis titles are the table's column titles.
+it drew (label -> handle). The data of ``line``, ``points``, ``forest`` and ``cd`` are the panel's
+measured cells (one row per dataset, method, setting and metric;
+:func:`methods.reporting.figures.cells`), their axis titles the table's column titles; the data of
+``scatter`` and ``curve`` are the study's per-run points (:meth:`methods.core.study.Study.figure_points`),
+whose axis titles :func:`methods.reporting.figures.run_figure` sets from the spec.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from methods.core.specs import FigureSpec, TableSpec
+from methods.core.stats import t_interval
 
 from .figure_style import LINE_STYLES, method_style, plain_log_axis
 from .rank_tests import cliques, nemenyi_cd
@@ -85,6 +89,8 @@ def line(ax, rows: pd.DataFrame, long: pd.DataFrame, spec: FigureSpec, table: Ta
             label += f" ({fam})"
         handles[label] = ax.errorbar(xs, [p[1] for p in points], yerr=errors, color=colour, marker=marker,
                                      linestyle=style, capsize=2.5, markersize=4, linewidth=1.2)
+    if spec.front:
+        handles.update(_front(ax, [(p[0], p[1]) for pts in series.values() for p in pts]))
     handles.update(_paper_markers(ax, long, spec, pattern, x_value, styles))
     handles.update(_reference(ax, long, spec))
     if spec.logx and xs_all:
@@ -95,6 +101,29 @@ def line(ax, rows: pd.DataFrame, long: pd.DataFrame, spec: FigureSpec, table: Ta
     ax.grid(alpha=0.3)
     ax.tick_params(labelsize=7)
     return handles
+
+
+FRONT_LABEL = "Pareto front (lower x, higher y)"
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The points no other point beats in both lower x and higher y, by increasing x."""
+    front, best = [], -math.inf
+    for x, y in sorted(points, key=lambda p: (p[0], -p[1])):
+        if y > best:
+            front.append((x, y))
+            best = y
+    return front
+
+
+def _front(ax, points: list[tuple[float, float]]) -> dict:
+    """The Pareto front as a grey step line behind the points."""
+    front = pareto_front([(x, y) for x, y in points if math.isfinite(x) and math.isfinite(y)])
+    if not front:
+        return {}
+    handle = ax.step([x for x, _ in front], [y for _, y in front], where="post", color="#999999", linewidth=1,
+                     linestyle="-", zorder=0)[0]
+    return {FRONT_LABEL: handle}
 
 
 def _paper_markers(ax, long: pd.DataFrame, spec: FigureSpec, pattern, x_value, styles) -> dict:
@@ -228,4 +257,49 @@ def cd(ax, rows: pd.DataFrame, long: pd.DataFrame, spec: FigureSpec, table: Tabl
     return {}
 
 
-DRAW = {"line": line, "points": points, "forest": forest, "cd": cd}
+def scatter(ax, part: pd.DataFrame, long: pd.DataFrame, spec: FigureSpec, table: TableSpec, styles: dict) -> dict:
+    """One point per (x, y) pair, coloured by series. With ``logx``, a panel whose positive x span more
+    than two decades (#params, synflow) gets a log x axis, or a symmetric-log one (linear below the
+    smallest positive x) when some x are zero (synflow of a cell without a path); else a linear one."""
+    handles = {}
+    for series, group in part.groupby("series", sort=True):
+        colour, marker = styles[str(series)]
+        handles[str(series)] = ax.scatter(group["x"], group["y"], s=12, color=colour, marker=marker, alpha=0.6,
+                                          linewidths=0)
+    xs = part["x"].to_numpy(dtype=float)
+    xs = xs[np.isfinite(xs)]
+    positive = xs[xs > 0]
+    if spec.logx and len(positive) and xs.min() >= 0 and positive.max() / positive.min() > 100:
+        if xs.min() > 0:
+            ax.set_xscale("log", base=spec.logx)
+            plain_log_axis(ax.xaxis, spec.logx, xs)
+        else:
+            ax.set_xscale("symlog", base=spec.logx, linthresh=float(positive.min()))
+            ax.set_xlim(left=0)
+    ax.grid(alpha=0.3)
+    ax.tick_params(labelsize=7)
+    return handles
+
+
+def curve(ax, part: pd.DataFrame, long: pd.DataFrame, spec: FigureSpec, table: TableSpec, styles: dict) -> dict:
+    """Mean of ``y`` over seeds against ``x``, one line per series, its 95% t interval over seeds as a band
+    (clipped to ``y_range``; no band where fewer than two seeds reach that x). The y axis spans the bands:
+    with two seeds (t = 12.7) they are wide, and the axis shows it."""
+    handles = {}
+    for series, group in part.groupby("series", sort=True):
+        colour, marker = styles[str(series)]
+        steps = sorted(group["x"].unique())
+        cells = [t_interval(group.loc[group["x"] == x, "y"]) for x in steps]
+        means = [c.mean for c in cells]
+        handles[str(series)] = ax.plot(steps, means, color=colour, marker=marker, markersize=3, linewidth=1.2)[0]
+        low, high = np.array([c.low for c in cells]), np.array([c.high for c in cells])
+        if spec.y_range is not None:  # clipped to the valid range when drawn
+            low, high = np.clip(low, *spec.y_range), np.clip(high, *spec.y_range)
+        if np.isfinite(low).any():
+            ax.fill_between(steps, low, high, color=colour, alpha=0.2, linewidth=0)
+    ax.grid(alpha=0.3)
+    ax.tick_params(labelsize=7)
+    return handles
+
+
+DRAW = {"line": line, "points": points, "forest": forest, "cd": cd, "scatter": scatter, "curve": curve}

@@ -11,6 +11,7 @@ from methods.architecture import inputs, jobs, proxies, ranking
 from methods.architecture.nb201 import parse_cell
 from methods.architecture.study import RANKING, SEARCH, STUDY
 from methods.data import nasbench201
+from methods.reporting import paper
 
 
 def test_grid_scales_and_paper_chunks_cover_every_cell_once():
@@ -97,3 +98,15 @@ def test_small_real_run_rekeys_into_declared_rows(tmp_path, one_thread):
         measured = {(d, m, s) for d, m, s in zip(rows["dataset"], rows["method"], rows["setting"])}
         assert measured == STUDY.table_rows(spec, grid)
         assert set(rows["metric"]) == set(spec.metrics)
+    # the table: pooled rho replaces the measured cell only, never a paper-only row of another setting
+    base = {"study": "architecture", "commit": "abc", "dirty": False, "cpu": "cpu", "kind": "quality", "seed": 0,
+            "run_id": "architecture/nasbench201/ranking/all/seed0", "method": "ranking", "setting": "all",
+            "dataset": "nasbench201"}
+    collected = pd.DataFrame([{**base, "metric": k, "value": np.nan if v is None else v, "sample": -1}
+                              for k, v in metrics.items()]
+                             + [{**base, "metric": k, "value": np.nan if v is None else v, "sample": i}
+                                for k, values in result["samples"].items() for i, v in enumerate(values)])
+    long = STUDY.summarize(STUDY.table(RANKING), collected, "smoke", paper.load(STUDY.paper_numbers_path(), RANKING))
+    jacov = long[(long["dataset"] == "cifar10-valid") & (long["method"] == "jacov") & (long["metric"] == "spearman")]
+    by_setting = {s: (int(n), m) for s, n, m in zip(jacov["setting"], jacov["n"], jacov["mean"])}
+    assert by_setting["digits"][0] == 2 and by_setting["cifar10"][0] == 0 and np.isnan(by_setting["cifar10"][1])

@@ -126,3 +126,21 @@ def test_bad_training_settings_name_the_key():
     with pytest.raises(ConfigError) as error:
         EpisodicConfig(episodes=10, optimizer="rmsprop")
     assert error.value.key == "optimizer"
+
+
+def test_curve_only_validation_keeps_the_final_model_and_leaves_training_as_it_was(tmp_path, make_pool):
+    """keep_best=False: the curve is recorded, and the weights are those of training without validation."""
+    base = dict(episodes=6, n_way=3, k_shot=1, n_query=2, optimizer="adam", lr=1e-3, weight_decay=0.0,
+                checkpoint_every=100)
+    models = []
+    for extra in ({}, {"validate_every": 2, "val_episodes": 4, "val_shot": 1, "val_query": 3, "keep_best": False}):
+        torch.manual_seed(0)
+        backbone = Conv4(1, 8)
+        config = EpisodicConfig(**base, **extra)
+        summary = train_episodic(backbone, ProtoNetHead(scaled=False), make_pool(seed=0), config, 0, "curve",
+                                 tmp_path / f"ck{len(models)}.pt", val_pool=make_pool(seed=1))
+        models.append((backbone.state_dict(), summary))
+    (plain, plain_summary), (curved, curve_summary) = models
+    assert plain_summary["validation"] == [] and [e for e, _ in curve_summary["validation"]] == [2, 4, 6]
+    assert curve_summary["kept_episode"] == 6
+    assert all(torch.equal(plain[k], curved[k]) for k in plain)

@@ -128,11 +128,13 @@ def test_table_pages_show_their_figures_inline():
 
 
 def _declared():
+    """Every declared figure drawn from table cells (figures of per-run points: test_run_figures.py)."""
     for name in available_studies():
         study = load_study(name)
         for table in study.tables:
             for spec in table.figures:
-                yield pytest.param(name, table, spec, id=f"{table.name}-{spec.name}")
+                if not spec.from_runs:
+                    yield pytest.param(name, table, spec, id=f"{table.name}-{spec.name}")
 
 
 @pytest.mark.parametrize("study,table,spec", list(_declared()))

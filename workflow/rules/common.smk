@@ -152,6 +152,13 @@ def table_runs(wildcards):
     return f"results/{SCALE}/{TABLES[wildcards.table].study}/runs.parquet"
 
 
+def figure_runs(wildcards):
+    # figures of per-run points (scatter, curve) also read the study's collected runs
+    spec = TABLES[wildcards.table].spec
+    figure = next(f for f in spec.figures if f.name == wildcards.figure)
+    return {"runs": table_runs(wildcards)} if figure.from_runs else {}
+
+
 def figure_files(scale):
     return [
         f"reports/{scale}/figures/{table.spec.name}-{figure.name}.png"

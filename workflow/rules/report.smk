@@ -1,6 +1,7 @@
 # Stage 3: tables. collect gathers a study's runs (with provenance and Snakemake's benchmark
 # costs) into one long table; table aggregates it into paper-style tables; figure draws from a
-# table's CSV; index lists what was built and what was left out.
+# table's CSV (scatter and curve figures also from the study's runs); index lists what was built
+# and what was left out.
 
 
 rule collect:
@@ -58,7 +59,8 @@ rule table:
 
 rule figure:
     input:
-        "reports/{scale}/{table}.csv",
+        unpack(figure_runs),
+        csv="reports/{scale}/{table}.csv",
     output:
         png=report(
             "reports/{scale}/figures/{table}-{figure}.png",
@@ -72,6 +74,7 @@ rule figure:
         "logs/{scale}/figure/{table}-{figure}.log",
     params:
         study=table_study,
+        runs=lambda wildcards: figure_runs(wildcards).get("runs", ""),
     conda:
         "../../envs/effrepro.yaml"
     threads: one_thread
@@ -82,7 +85,7 @@ rule figure:
         "figure {wildcards.table}-{wildcards.figure}"
     shell:
         "effrepro figure --study {params.study} --table {wildcards.table} --figure {wildcards.figure}"
-        " --csv {input} --out {output.png} > {log} 2>&1"
+        " --csv {input.csv} --runs '{params.runs}' --out {output.png} > {log} 2>&1"
 
 
 rule index:
