@@ -110,7 +110,7 @@ def loss_fn(data: Data):
     return F.cross_entropy if data.classes else F.mse_loss
 
 
-def metric(model, x, y, classes: int, batch: int = 2000) -> float:
+def metric(model, x, y, classes: int, batch: int = 500) -> float:
     """The validation/test metric: MSE (autoencoder) or error rate (classifier)."""
     import torch
     import torch.nn.functional as F
