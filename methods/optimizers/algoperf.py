@@ -25,9 +25,11 @@ R_MAX = 4.0
 
 
 def reach(curve: list[dict], target: float, key: str) -> float:
-    """``key`` (step, gflops, cpu_s) at the first evaluation with val <= target; inf if none."""
+    """``key`` (step, gflops, cpu_s) at the first evaluation with val <= target; inf if none.
+    AlgoPerf fixes the model: a continuation run counts only once its homotopy parameter ``lam``
+    is 1, i.e. once it evaluates the workload's own network."""
     for point in curve:
-        if point["val"] <= target:
+        if point["val"] <= target and point.get("lam", 1.0) >= 1.0:
             return float(point[key])
     return math.inf
 

@@ -88,10 +88,12 @@ def _time_rows(method: str, runs, goal: float) -> dict[str, float]:
     return row
 
 
-def _recovery(run: dict, goal: float, shift_at: int) -> float:
-    """Steps after the shift until the validation metric meets the target again (inf if never)."""
+def _recovery(run: dict, goal: float, shift_at: int) -> tuple[float, bool]:
+    """Steps after the shift until the validation metric meets the target again, and whether it
+    did; a run that never does is censored at the steps left after the shift (a lower bound)."""
     after = [p for p in run["curve"] if p["step"] > shift_at]
-    return algoperf.reach(after, goal, "step") - shift_at
+    steps = algoperf.reach(after, goal, "step") - shift_at
+    return (steps, True) if math.isfinite(steps) else (float(run["curve"][-1]["step"] - shift_at), False)
 
 
 def score(train_files: dict[str, list], params_of: dict[str, dict], seed: int) -> dict:
@@ -117,9 +119,9 @@ def score(train_files: dict[str, list], params_of: dict[str, dict], seed: int) -
             if method in PROFILED:
                 times[method][workload] = _time_rows(method, runs[method], goal)["tuned_gflops"]
         for method, run in runs.get("shift", {}).items():
-            recovery = _recovery(run, goal, params["budget"]["steps"] // 2)
-            metrics[f"shift/{workload}/{method}/shift/recovery_steps"] = _finite(recovery)
-            metrics[f"shift/{workload}/{method}/shift/recovered"] = float(math.isfinite(recovery))
+            steps, recovered = _recovery(run, goal, params["budget"]["steps"] // 2)
+            metrics[f"shift/{workload}/{method}/shift/recovery_steps"] = steps
+            metrics[f"shift/{workload}/{method}/shift/recovered"] = float(recovered)
             metrics[f"shift/{workload}/{method}/shift/final_val"] = run["final_val"]
     for method, rho in algoperf.profile(times, np.array(TAUS)).items():
         metrics.update({f"profile/all/{method}/tau{tau:.2f}/rho": float(r) for tau, r in zip(TAUS, rho)})

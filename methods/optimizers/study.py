@@ -85,7 +85,8 @@ class OptimizersStudy(Study):
                     "workload and scale. Grid methods: the fastest trial; 'incl. tuning' sums every trial's cost "
                     "until it meets the target (its whole run if it never does). SAMUEL: one run, k experts' "
                     "FLOPs per step. A run that never meets the target is failed (infinite): it is left out of "
-                    "the mean, and 'Seeds reaching target' says how many were left. CPU s: process time of the "
+                    "the mean, and 'Seeds reaching target' says how many were left. NPACS counts only once λ = 1 (the "
+                    "workload's own network; AlgoPerf fixes the model). CPU s: process time of the "
                     "training steps, one thread, evaluation excluded.",
         ),
         TableSpec(
@@ -102,7 +103,8 @@ class OptimizersStudy(Study):
             metrics={"recovered": "Seeds recovering", "recovery_steps": "Steps to recover", "final_val": "Final val."},
             methods=("score",), decimals={"recovered": 2, "recovery_steps": 0, "final_val": 4},
             caption="Classifier workloads. Adam and Adam-cosine at the seed's tuned rate; the cosine schedule is "
-                    "half annealed when the shift comes. Failures are left out of the mean (see 'recovering').",
+                    "half annealed when the shift comes. Target: the workload's (see the time-to-target table). A "
+                    "run that never meets it again counts the steps left after the shift (a lower bound).",
         ),
         TableSpec(
             name=PROFILE, title="AlgoPerf performance profiles over the workloads (GFLOPs incl. tuning)",
@@ -210,9 +212,10 @@ CLAIMS = (
     Claim("samuel-recovers-from-shift", _SAMUEL, "abstract; Section 6.2",
           "After a distribution shift SAMUEL meets the target again in fewer steps than a fixed schedule.",
           SHIFT, "recovery_steps", _CLASSIFIERS,
-          (Paired(Side("samuel", "shift"), Side("adam-cosine", "shift"), better="lower"),
-           Paired(Side("samuel", "shift", "recovered"), Side("adam-cosine", "shift", "recovered"), margin=-0.2,
-                  margin_reason="recovering in no fewer seeds (one seed of five = 0.2)"))),
+          (Paired(Side("samuel", "shift"), Side("adam-cosine", "shift"), better="lower",
+                  margin_reason="the claim states a direction; a run that never recovers counts the steps left"),
+           Paired(Side("samuel", "shift", "final_val"), Side("adam-cosine", "shift", "final_val"), better="lower",
+                  margin_reason="the claim states a direction: the metric at the end of the shifted half"))),
     Claim("npacs-lower-loss-than-adam", _NPACS_PAPER, "abstract; Section IV",
           "At equal steps NPACS reaches lower train and test loss than Adam on the autoencoder.",
           FINAL, "test", ("fmnist_ae",),

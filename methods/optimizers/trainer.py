@@ -168,5 +168,8 @@ def run_npacs(make_model, data, lr: float, budget: dict, seed: int, params: dict
 
     flops = workloads.train_step_flops(model, data.x_train[: budget["batch"]])
     result = _loop(data, budget, seed, step, lambda: model, flops)
+    start = params["l_init"]
+    for point in result["curve"]:  # the lambda each evaluation saw: the workload's own network only at 1
+        point["lam"] = max([value for t, value in state["lambdas"] if t <= point["step"]], default=start)
     reached = [t for t, value in state["lambdas"] if value >= 1.0]
     return {"lr": lr, "final_lambda": lam, "lambda_one_step": reached[0] if reached else None, **result}

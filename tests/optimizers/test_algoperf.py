@@ -52,7 +52,13 @@ def test_score_rows_charge_samuel_one_run_and_adam_its_grid():
     assert (s["step"], s["gflops"], s["tuned_gflops"]) == (20, 40.0, 40.0)
 
 
-def test_recovery_counts_steps_after_the_shift():
+def test_recovery_counts_steps_after_the_shift_and_censors_at_the_horizon():
     run = _run([0.2, 0.9, 0.5, 0.25])  # shift after step 10
-    assert jobs._recovery(run, 0.3, 10) == 30
-    assert math.isinf(jobs._recovery(_run([0.2, 0.9, 0.9]), 0.3, 10))
+    assert jobs._recovery(run, 0.3, 10) == (30, True)
+    assert jobs._recovery(_run([0.2, 0.9, 0.9]), 0.3, 10) == (20.0, False)
+
+
+def test_a_continuation_run_reaches_the_target_only_on_the_workload_network():
+    curve = [{"step": 10, "val": 0.1, "lam": 0.5}, {"step": 20, "val": 0.2, "lam": 1.0}]
+    assert algoperf.reach(curve, 0.25, "step") == 20
+    assert math.isinf(algoperf.reach(curve[:1], 0.25, "step"))
