@@ -45,7 +45,6 @@ def train_workload(workload: str, prepared, params: dict, seed: int, log) -> dic
 
     from . import continuation, trainer, workloads
 
-    torch.set_num_threads(1)
     data = workloads.load(workload, prepared, params)
 
     def make_model():

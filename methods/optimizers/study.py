@@ -111,8 +111,7 @@ class OptimizersStudy(Study):
             metrics={"rho": "ρ(τ)", "score": "Score B (r_max = 4)"}, methods=("score",),
             decimals={"rho": 2, "score": 3},
             figures=(FigureSpec("profile", x="setting", y="rho", settings=r"^tau(?P<x>[0-9.]+)$", x_title="τ",
-                                y_range=(0, 1), facet=None, title="Performance profiles (fraction of workloads "
-                                "within τ of the best, GFLOPs incl. tuning)"),),
+                                y_range=(0, 1), facet=None, title="Performance profiles, GFLOPs incl. tuning"),),
             caption="Per seed, the methods run on every workload (not the PCA ablation); a failed workload never "
                     "counts. Mean over seeds.",
         ),
