@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from methods.optimizers import jobs, trainer, workloads
+from methods.optimizers import continuation, jobs, trainer, workloads
 from methods.optimizers.study import _SCALES, CURVES, FINAL, PROFILE, SHIFT, STUDY, TIME
 
 
@@ -75,3 +75,14 @@ def test_train_and_score_on_a_tiny_workload(tmp_path: Path, monkeypatch):
     assert metrics["time/adult_mlp/adam/grid3/reached"] in (0.0, 1.0)
     assert "shift/adult_mlp/samuel/shift/recovered" in metrics
     assert 0.0 <= metrics["profile/all/samuel/score/score"] <= 1.0
+
+
+def test_the_deep_paper_autoencoder_builds_and_takes_its_pca_start():
+    rng = np.random.default_rng(0)
+    x = torch.tensor(rng.random((600, 784)), dtype=torch.float32)
+    data = workloads.Data(x, x, x[:10], x[:10], x[:10], x[:10], 0)
+    model = workloads.build("fmnist_ae_deep", data, _SCALES["paper"]["fmnist_ae_deep"])
+    widths = workloads.AUTOENCODER_WIDTHS["fmnist_ae_deep"]
+    model.pca_init(continuation.pca_weights(x.numpy(), widths))
+    assert [layer.out_features for layer in model.encoder] == list(widths)
+    assert model(x[:4]).shape == (4, 784)
