@@ -1,0 +1,1 @@
+"""Training cost to a validation target (AlgoPerf methodology): tuned Adam, SAMUEL, NPACS."""
