@@ -74,6 +74,8 @@ class OptimizersStudy(Study):
     citation = ("Dahl et al., Benchmarking Neural Network Training Algorithms, arXiv 2306.07179, 2023; "
                 "Lu, Xia, Arora & Hazan, arXiv 2203.01400; Pathak & Paffenroth, ICMLA 2019")
     seeds = {"smoke": 1, "laptop": 5, "paper": 5}
+    # evaluation reads the JSON training wrote; paper-scale trainings (up to 48 h) keep their own job
+    evaluate_in_training = ("smoke", "laptop")
     tables = (
         TableSpec(
             name=TIME, title="Time to the validation target (AlgoPerf): steps, counted GFLOPs, CPU seconds",
