@@ -25,7 +25,7 @@ proxies on CIFAR-10 batches of 64.
 from __future__ import annotations
 
 from methods.core.claims import Agrees, Claim, Paired, Side
-from methods.core.study import FigureSpec, Resources, Run, RunContext, Study, TableSpec
+from methods.core.study import FigureSpec, Resources, Run, RunContext, Study, TableSpec, rows_from_metric_paths
 
 from .jobs import DATA_FREE, DATASETS, RANKED, SEARCH_SETTING, setting_of
 
@@ -128,11 +128,7 @@ class ArchitectureStudy(Study):
 
     def table_runs(self, spec: TableSpec, runs):
         """``<table>/<dataset>/<proxy>/<setting>/<metric>`` metrics of ranking runs -> rows of table ``spec``."""
-        prefix = "ranking/" if spec.name == RANKING else "search/"
-        rows = runs[(runs["method"] == "ranking") & runs["metric"].str.startswith(prefix)].copy()
-        parts = rows["metric"].str.split("/", expand=True)
-        rows["dataset"], rows["method"], rows["setting"], rows["metric"] = parts[1], parts[2], parts[3], parts[4]
-        return rows
+        return rows_from_metric_paths(runs, "ranking", "ranking/" if spec.name == RANKING else "search/")
 
     def table_rows(self, spec: TableSpec, runs: list[Run]) -> set[tuple[str, str, str]]:
         rows = set()

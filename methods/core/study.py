@@ -176,6 +176,16 @@ class Study:
         raise KeyError(f"study '{self.name}' has no table '{name}'")
 
 
+def rows_from_metric_paths(runs, method: str, prefix: str):
+    """Table rows from runs of ``method`` that report many rows as metrics named
+    ``<prefix><dataset>/<method>/<setting>/<metric>`` (``prefix``: one path segment and its slash): the
+    usual :meth:`Study.table_runs` of a study whose one run scores a whole table."""
+    rows = runs[(runs["method"] == method) & runs["metric"].str.startswith(prefix)].copy()
+    parts = rows["metric"].str.split("/", expand=True)
+    rows["dataset"], rows["method"], rows["setting"], rows["metric"] = parts[1], parts[2], parts[3], parts[4]
+    return rows
+
+
 def available_studies() -> list[str]:
     """Names of the technique packages under ``methods/`` that have a ``study`` module (not ``core``,
     whose ``study`` module is the framework itself)."""

@@ -19,7 +19,7 @@ and score) and ``optimizers_curves`` (validation curves of the tuned runs).
 from __future__ import annotations
 
 from methods.core.claims import Claim, Paired, Side
-from methods.core.study import FigureSpec, Resources, Run, RunContext, Study, TableSpec
+from methods.core.study import FigureSpec, Resources, Run, RunContext, Study, TableSpec, rows_from_metric_paths
 
 from .jobs import methods_of, settings
 from .workloads import DATASET
@@ -165,10 +165,7 @@ class OptimizersStudy(Study):
     def table_runs(self, spec: TableSpec, runs):
         """``<table>/<workload>/<method>/<setting>/<metric>`` metrics of score runs -> rows of ``spec``."""
         prefix = {TIME: "time/", FINAL: "final/", SHIFT: "shift/", PROFILE: "profile/", CURVES: "curve/"}[spec.name]
-        rows = runs[(runs["method"] == "score") & runs["metric"].str.startswith(prefix)].copy()
-        parts = rows["metric"].str.split("/", expand=True)
-        rows["dataset"], rows["method"], rows["setting"], rows["metric"] = parts[1], parts[2], parts[3], parts[4]
-        return rows
+        return rows_from_metric_paths(runs, "score", prefix)
 
     def table_rows(self, spec: TableSpec, runs: list[Run]) -> set[tuple[str, str, str]]:
         from .jobs import PROFILED, SHIFT_METHODS, TAUS
