@@ -102,14 +102,17 @@ def test_more_seeds_only_adds_the_new_runs(smoke):
     from methods.core.plan import build_plan
 
     config = yaml.safe_load((smoke / "config" / "config.yaml").read_text())
-    before = set(build_plan({**config, "scale": "smoke"}).runs)
-    after = set(build_plan({**config, "scale": "smoke", "seeds": 3}).runs)
+    before = build_plan({**config, "scale": "smoke"}).runs
+    after = build_plan({**config, "scale": "smoke", "seeds": 3}).runs
     result = snakemake(smoke, "-n", "--config", "scale=smoke", "seeds=3")
     assert result.returncode == 0, result.stdout[-3000:]
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, flags=re.M))
-    assert before < after
-    # only the new seeds' runs; finished runs are kept
-    assert int(jobs["train"]) + int(jobs.get("train_evaluate", 0)) == len(after - before)
+    assert set(before) < set(after)
+    # the new seeds' runs, and the finished runs that pool every seed (the optimizers study's scoring,
+    # whose target is a median over seeds): their needs change; every other finished run is kept
+    pooled = {run_id for run_id, run in before.items() if after[run_id].needs != run.needs}
+    assert pooled == {run_id for run_id in before if run_id.startswith("optimizers/") and "/score/" in run_id}
+    assert int(jobs["train"]) + int(jobs.get("train_evaluate", 0)) == len(set(after) - set(before)) + len(pooled)
 
 
 def test_claims_scorecard_is_written_with_a_verdict_for_every_claim(smoke):
