@@ -28,7 +28,6 @@ except WorkflowError:  # e.g. `snakemake --report` without --cores: no jobs will
     WORKFLOW_CORES = None
 jobenv.export(config, WORKFLOW_CORES)
 
-RUN_DIR = "results/{scale}/{study}/{dataset}/{method}/{setting}/seed{seed}"
 # The runs one train_evaluate job trains and evaluates (Study.evaluates_in_training), as the regex
 # of that rule's {run} wildcard; "(?!)" matches nothing.
 EVALUATED_IN_TRAINING = "|".join(map(re.escape, sorted(PLAN.evaluated_in_training))) or "(?!)"
