@@ -30,6 +30,7 @@ class Plan:
     left_out: list[dict] = field(default_factory=list)  # tables or datasets not built, and why
     claims: list[ClaimRow] = field(default_factory=list)  # every claim's scorecard rows, run or not
     evaluated_in_training: set[str] = field(default_factory=set)  # run ids one job trains and evaluates
+    waiting_levels: dict[str, int] = field(default_factory=dict)  # run id -> levels of runs that need it
 
     @property
     def datasets(self) -> list[str]:
@@ -70,6 +71,28 @@ def _resolve(run_id: str, scale: str, cache: dict) -> Run:
         return cache[key][run_id]
     except KeyError:
         raise ConfigError("needs", run_id, f"a run of study '{study_name}' at scale '{scale}'") from None
+
+
+def waiting_levels(runs: dict[str, Run]) -> dict[str, int]:
+    """How many levels of runs wait for each run's training: 0 when no run needs it, else one more
+    than the most of the runs that need it (the longest chain of ``needs`` hanging below it).
+
+    The train rules give it to Snakemake as the job's priority, so that runs other runs start from
+    (the float baselines the quantization runs fine-tune, the seeds a score run pools) are trained
+    first and their dependents can fill the cores beside the other studies' runs, instead of
+    leaving a chain of dependent jobs for the end of the run."""
+    needed_by: dict[str, list[str]] = {run_id: [] for run_id in runs}
+    for run_id, run in runs.items():
+        for need in run.needs:
+            needed_by[need].append(run_id)
+    levels: dict[str, int] = {}
+
+    def level(run_id: str) -> int:
+        if run_id not in levels:
+            levels[run_id] = max((1 + level(other) for other in needed_by[run_id]), default=0)
+        return levels[run_id]
+
+    return {run_id: level(run_id) for run_id in runs}
 
 
 def build_plan(config: dict) -> Plan:
@@ -133,6 +156,7 @@ def build_plan(config: dict) -> Plan:
             pending.extend(_resolve(need, scale, resolved) for need in run.needs)
     plan.evaluated_in_training = {run_id for run_id, run in plan.runs.items()
                                   if load_study(run.study).evaluates_in_training(run, scale)}
+    plan.waiting_levels = waiting_levels(plan.runs)
     if not plan.tables:
         raise ConfigError("studies", sorted(studies), "at least one enabled study with a table to build at this scale")
     return plan

@@ -1,7 +1,8 @@
 import pytest
 
 from methods.core.errors import ConfigError
-from methods.core.plan import build_plan, left_out_summary
+from methods.core.plan import build_plan, left_out_summary, waiting_levels
+from methods.core.study import Run
 
 
 def _config(**overrides):
@@ -121,3 +122,22 @@ def test_studies_choose_which_runs_one_job_trains_and_evaluates():
     assert not any(run_id.startswith("baselines/") or "/omniglot/" in run_id for run_id in fused)
     paper = build_plan(_config(scale="paper", studies=studies))
     assert not paper.evaluated_in_training
+
+
+def test_waiting_levels_count_the_longest_chain_of_runs_below_a_run():
+    """a <- b <- c and a <- d: a waits for two levels, b for one, c and d for none."""
+    runs = [Run("s", "x", "a", "all", 0), Run("s", "x", "b", "all", 0, needs=("s/x/a/all/seed0",)),
+            Run("s", "x", "c", "all", 0, needs=("s/x/b/all/seed0",)),
+            Run("s", "x", "d", "all", 0, needs=("s/x/a/all/seed0",))]
+    levels = waiting_levels({run.run_id: run for run in runs})
+    assert levels == {"s/x/a/all/seed0": 2, "s/x/b/all/seed0": 1, "s/x/c/all/seed0": 0, "s/x/d/all/seed0": 0}
+
+
+def test_runs_other_runs_start_from_are_trained_first():
+    """The quantization runs start from the float baselines, so the baselines' training gets priority."""
+    studies = {"baselines": {"enabled": True}, "quantization": {"enabled": True}}
+    plan = build_plan(_config(scale="laptop", studies=studies))
+    needed = {need for run in plan.runs.values() for need in run.needs}
+    assert needed and all(plan.waiting_levels[run_id] >= 1 for run_id in needed)
+    assert all(plan.waiting_levels[run_id] == 0 for run_id in plan.runs if run_id not in needed)
+    assert any(run_id.startswith("baselines/") for run_id in needed)

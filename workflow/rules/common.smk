@@ -77,6 +77,11 @@ def run_needs(wildcards):
     return [f"results/{SCALE}/{need}/train.json" for need in run_of(wildcards).needs]
 
 
+def train_priority(wildcards):
+    # runs other runs need are trained first (methods/core/plan.py: waiting_levels)
+    return PLAN.waiting_levels[run_of(wildcards).run_id]
+
+
 def reserve(threads):
     # --cores above this machine's cores: each job reserves its share, so at most a machine's worth
     # of threads run at once (methods/core/threads.py). Cluster jobs get exactly their threads.

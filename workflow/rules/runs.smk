@@ -23,6 +23,7 @@ rule train:
     conda:
         "../../envs/effrepro.yaml"
     threads: train_threads
+    priority: train_priority
     resources:
         mem_mb=train_mem_mb,
         runtime=train_runtime,
@@ -81,6 +82,7 @@ rule train_evaluate:
     conda:
         "../../envs/effrepro.yaml"
     threads: both_threads
+    priority: train_priority
     resources:
         mem_mb=both_mem_mb,
         runtime=both_runtime,
