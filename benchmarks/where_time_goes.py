@@ -1,9 +1,11 @@
-"""Where a workflow run's time went, from the per-job records Snakemake already wrote.
+"""Where a workflow run's time went, from the per-job records the run already wrote.
 
     python benchmarks/where_time_goes.py [--scale laptop] [--top 10] [--out benchmarks/results/where_time_goes_<scale>.json]
 
-Every train and evaluate rule has a ``benchmark:`` file (wall seconds, CPU seconds, peak RSS of the
-job's process tree). This sums them per study and stage, lists the most expensive jobs, and
+Every train and evaluate job has a ``benchmark:`` file (wall seconds of the job) and measures its
+own CPU seconds and peak RSS exactly (``cost`` in ``train.json`` / ``metrics.json``; jobs from
+before that fall back to the benchmark's samples, which miss the end of most jobs). This sums them
+per study and stage, lists the most expensive jobs, and
 estimates the fixed cost every job pays before it does any work (interpreter start plus importing
 torch and the study), measured here in fresh interpreters, as a share of all CPU time. CPU seconds
 are the figure to compare: wall seconds stretch when jobs share the cores.
@@ -25,19 +27,28 @@ import pandas as pd
 from tabulate import tabulate
 
 from methods.core.provenance import git_state
+from methods.reporting.collect import stage_costs
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run_record(run_dir: Path) -> dict:
+    """The run's metrics.json, or what its train.json says where it was only trained (a run others need)."""
+    for name, wrap in (("metrics.json", lambda r: r), ("train.json", lambda r: {"train": r})):
+        if (run_dir / name).exists():
+            return wrap(json.loads((run_dir / name).read_text()))
+    return {}
 
 
 def job_records(results: Path) -> pd.DataFrame:
     """One row per train/evaluate job: study, stage, run, wall and CPU seconds, peak RSS (MB)."""
     rows = []
     for path in sorted(results.rglob("*.benchmark.tsv")):
-        record = pd.read_csv(path, sep="\t").iloc[-1]  # the last attempt is the one that produced the output
-        run = path.parent.relative_to(results)
-        rows.append({"study": run.parts[0], "stage": path.name.split(".")[0], "run": str(run),
-                     "wall_s": float(record["s"]), "cpu_s": float(record["cpu_time"]),
-                     "max_rss_mb": float(record["max_rss"])})
+        run_dir, stage = path.parent, path.name.split(".")[0]
+        run = run_dir.relative_to(results)
+        costs = stage_costs(run_dir, _run_record(run_dir))[stage]  # the last attempt's benchmark row
+        rows.append({"study": run.parts[0], "stage": stage, "run": str(run), "wall_s": costs["wall_s"],
+                     "cpu_s": costs["cpu_s"], "max_rss_mb": costs["peak_rss_mb"]})
     if not rows:
         raise SystemExit(f"no *.benchmark.tsv under {results}: run the workflow at this scale first")
     return pd.DataFrame(rows)
