@@ -8,7 +8,9 @@ from a clean results/ (target <= 3 min on 2 cores), a re-run with nothing to do 
 with --laptop the laptop scale of the `baselines` study (target <= 5 min), and with --default the
 product's front door (issue 22): the default run, `snakemake --cores 8` (laptop, no downloads,
 target <= 60 min on 2 cores), then what `--config download=true` adds (Omniglot; target <= 20 min;
-set EFFREPRO_MIRROR to serve it offline). Run it on a quiet machine: the timings are the verdict.
+set EFFREPRO_MIRROR to serve it offline). Each figure comes with the CPU seconds the run used, Snakemake
+and every job together, and how busy that kept the cores (CPU / (cores x wall)): below 100% the
+run's wall time is scheduling and waiting, not work. Run it on a quiet machine: the timings are the verdict.
 --workdir runs in a clean checkout (a fresh `git worktree`, whose reports/laptop can then be
 committed: one clean run on one commit) instead of a scratch copy; `python
 benchmarks/where_time_goes.py` afterwards splits the run per study and stage. Prints a table and
@@ -22,6 +24,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import sys
 import tempfile
 import time
@@ -37,13 +40,20 @@ TARGETS_S = {"dry_run_laptop": 5, "smoke_all_studies": 180, "noop_rerun_smoke": 
              "laptop_default": 3600, "laptop_download_adds": 1200}
 
 
-def _timed(cwd: Path, *args: str, timeout: int = 3600) -> float:
-    start = time.perf_counter()
+def _children_cpu_s() -> float:
+    """CPU seconds of every finished child process and its descendants (Snakemake, its jobs, solver)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _timed(cwd: Path, *args: str, timeout: int = 3600) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one Snakemake run."""
+    start, cpu = time.perf_counter(), _children_cpu_s()
     result = snakemake(cwd, *args, timeout=timeout)
     elapsed = time.perf_counter() - start
     if result.returncode:
         raise SystemExit(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}")
-    return elapsed
+    return elapsed, _children_cpu_s() - cpu
 
 
 def main() -> None:
@@ -78,14 +88,16 @@ def main() -> None:
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "commit": commit, "cpu": cpu_model(), "cores": os.cpu_count(),
         "python": platform.python_version(),
-        "results": {name: {"seconds": round(value, 2), "target_seconds": TARGETS_S[name],
-                           "met": value <= TARGETS_S[name]} for name, value in measured.items()},
+        "results": {name: {"seconds": round(wall, 2), "target_seconds": TARGETS_S[name], "met": wall <= TARGETS_S[name],
+                           "cpu_seconds": round(cpu, 1), "busy_pct": round(100 * cpu / (os.cpu_count() * wall), 1)}
+                    for name, (wall, cpu) in measured.items()},
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
-    print(f"{'measurement':<22} {'seconds':>9} {'target':>8}  met")
+    print(f"{'measurement':<22} {'seconds':>9} {'target':>8}  {'met':<5} {'CPU s':>8} {'busy':>6}")
     for name, row in record["results"].items():
-        print(f"{name:<22} {row['seconds']:>9.1f} {row['target_seconds']:>8}  {row['met']}")
+        print(f"{name:<22} {row['seconds']:>9.1f} {row['target_seconds']:>8}  {row['met']!s:<5} "
+              f"{row['cpu_seconds']:>8.1f} {row['busy_pct']:>5.1f}%")
 
 
 if __name__ == "__main__":
