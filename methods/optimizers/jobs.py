@@ -111,8 +111,11 @@ def score(train_files: dict[str, list], params_of: dict[str, dict], seed: int) -
             final = algoperf.tuned(runs[method]) if method in GRID_METHODS else runs[method]
             metrics.update({f"final/{setting}/{key}": final[f"final_{key}"] for key in ("val", "test", "train")})
             metrics[f"final/{setting}/target"] = goal
-            if method == "npacs":
+            if method == "npacs":  # AlgoPerf fixes the model: only a homotopy that reached lambda = 1 counts
                 metrics[f"final/{setting}/final_lambda"] = final["final_lambda"]
+                metrics[f"final/{setting}/at_one"] = float(final["final_lambda"] >= 1.0)
+                if final["final_lambda"] < 1.0:
+                    metrics.update({f"final/{setting}/{key}": None for key in ("val", "test", "train")})
             for point in final["curve"]:
                 metrics[f"curve/{workload}/{method}/step{point['step']:06d}/val"] = point["val"]
             if method in PROFILED:
