@@ -119,11 +119,17 @@ class OptimizersStudy(Study):
         ),
         TableSpec(
             name=SHIFT, title="Online shift: every label permuted halfway, steps to meet the target again",
-            metrics={"recovered": "Seeds recovering", "recovery_steps": "Steps to recover", "final_val": "Final val."},
-            methods=("score",), decimals={"recovered": 2, "recovery_steps": 0, "final_val": 4},
+            metrics={"recovered": "Seeds recovering", "recovery_steps": "Steps to recover", "final_val": "Final val.",
+                     "target": "Shift target"},
+            methods=("score",), decimals={"recovered": 2, "recovery_steps": 0, "final_val": 4, "target": 4},
             caption="Classifier workloads. Adam and Adam-cosine at the seed's tuned rate; the cosine schedule is "
-                    "half annealed when the shift comes. Target: the workload's (see the time-to-target table). A "
-                    "run that never meets it again counts the steps left after the shift (a lower bound).",
+                    "half annealed when the shift comes. Shift target: the validation metric tuned Adam reaches "
+                    "from scratch in as many steps as the shifted half has (median over seeds of the unshifted "
+                    "tuned runs at the shift step), one value per workload for every method: recovering means "
+                    "adapting to the new labels no worse than restarting would. (The full-budget target asked the "
+                    "shifted half to match a whole training; a target relative to each run's own pre-shift metric "
+                    "would give a method that was worse before the shift an easier target and needs a free "
+                    "tolerance.) A run that never meets it counts the steps left after the shift (a lower bound).",
         ),
         TableSpec(
             name=PROFILE, title="AlgoPerf performance profiles over the workloads (GFLOPs incl. tuning)",

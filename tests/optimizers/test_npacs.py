@@ -1,7 +1,7 @@
 """NPACS as harsh306/NPACS at 23cc4a9 runs it: the gradient norm its step rule reads (``tf.global_norm``
 of a mean loss), the centred autoencoder data (``ae.py`` ``master_graph``), the homotopy that ends at
 lambda = 1 and then trains the original network (``npcs.py``), and the scoring of a run that never
-got there."""
+got there; plus the shift target (the tuned Adam level at the shift step)."""
 
 import json
 import logging
@@ -88,3 +88,31 @@ def test_laptop_autoencoder_budget_holds_the_codes_homotopy():
     assert (npacs["u_freq"], npacs["window"], npacs["adaptive_start"], npacs["l_init"]) == (10, 100, 200, 0.2)
     nominal = (1.0 - npacs["l_init"]) / npacs["delta_l"] * npacs["u_freq"]  # 800 steps at dlambda 0.01
     assert params["budget"]["steps"] >= 2 * nominal
+
+
+def test_shift_target_is_the_tuned_adam_level_at_the_shift_step():
+    def grid(vals_a, vals_b):  # two trials; the tuned one has the lower final value
+        return [{"final_val": vals[-1], "curve": [{"step": 10 * (i + 1), "val": v} for i, v in enumerate(vals)]}
+                for vals in (vals_a, vals_b)]
+
+    seeds = [grid([0.9, 0.5, 0.3, 0.2], [0.8, 0.7, 0.6, 0.5]), grid([0.8, 0.6, 0.4, 0.3], [0.9, 0.9, 0.9, 0.9]),
+             grid([0.7, 0.4, 0.3, 0.3], [0.9, 0.9, 0.9, 0.4])]
+    assert algoperf.target_at(seeds, 20) == pytest.approx(0.5)  # median of 0.5, 0.6, 0.4
+    assert algoperf.target_at(seeds, 25) == pytest.approx(0.5)  # the last evaluation at or before the step
+    assert algoperf.target(seeds) == pytest.approx(0.3)
+
+
+def test_shift_rows_carry_their_target(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 6)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    t = torch.from_numpy
+    data = workloads.Data(t(x[:200]), t(y[:200]), t(x[200:250]), t(y[200:250]), t(x[250:]), t(y[250:]), 2)
+    monkeypatch.setattr(workloads, "load", lambda workload, prepared, params: data)
+    params = json.loads(json.dumps(_SCALES["smoke"]["adult_mlp"]))
+    params["budget"] = {"steps": 8, "batch": 16, "eval_every": 2}
+    out = jobs.train_workload("adult_mlp", None, params, 0, logging.getLogger("test"))
+    (tmp_path / "s.json").write_text(json.dumps(out))
+    metrics = jobs.score({"adult_mlp": [tmp_path / "s.json"]}, {"adult_mlp": params}, 0)["metrics"]
+    expected = [p["val"] for p in algoperf.tuned(out["adam"])["curve"] if p["step"] <= 4][-1]
+    assert metrics["shift/adult_mlp/samuel/shift/target"] == pytest.approx(expected)
