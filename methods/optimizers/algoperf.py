@@ -44,6 +44,12 @@ def target(grids: list[list[dict]]) -> float:
     return float(np.median([tuned(trials)["final_val"] for trials in grids]))
 
 
+def target_at(grids: list[list[dict]], step: int) -> float:
+    """Median over seeds of the tuned trial's validation metric at its last evaluation at or before
+    ``step`` (the level tuned Adam reaches from scratch in ``step`` steps)."""
+    return float(np.median([[p["val"] for p in tuned(trials)["curve"] if p["step"] <= step][-1] for trials in grids]))
+
+
 def grid_time(trials: list[dict], goal: float, key: str) -> float:
     """The fastest trial's time to the target (inf when no trial reaches it)."""
     return min(reach(trial["curve"], goal, key) for trial in trials)

@@ -14,6 +14,18 @@ Each step follows the paper's Section III and its code, harsh306/NPACS at commit
 * :func:`adaptive_step`: grow dlambda by 1.5 (capped) when the mean gradient norm of the last
   window fell by more than ``strict`` against the window before, halve it (floored) when it rose
   by ``strict`` or more, and halve it again when any gradient norm of the window reached 0.25.
+* :func:`grad_norm`: the norm those rules read, ``tf.global_norm`` of the gradients of the
+  minibatch loss (``ae.py`` ``master_graph``): the square root of the sum of squares over every
+  parameter's gradient, of a loss that is a *mean* (``tf.reduce_mean`` over batch and pixels for
+  the autoencoder), so it does not grow with the batch size or the number of pixels.
+
+The schedule (``npcs.py`` ``main``): one budget of ``max_steps`` Adam steps; every ``u_freq`` steps
+while lambda < 1 a predictor step (the first one natural, then secant) moves lambda by dlambda,
+clipped to 1 (``ae.py`` ``update_l``); once lambda = 1 the predictor stops and the same Adam keeps
+training the original network for the rest of the budget. A budget that ends before lambda = 1
+just stops there (no extra phase). The 0.25 ceiling is an absolute number in the units of the
+code's mean-squared-error losses (its autoencoders and its parity MLP, ``mlp.py``); the code has
+no cross-entropy network, so on a classifier the ceiling has no counterpart in the code.
 """
 
 from __future__ import annotations
@@ -48,6 +60,13 @@ def pca_weights(x: np.ndarray, widths: tuple[int, ...]) -> list[np.ndarray]:
         weights.append(w.astype(np.float32))
         projected = projected @ w
     return weights
+
+
+def grad_norm(parameters) -> float:
+    """sqrt(sum over parameters of sum of squared gradient entries) (``tf.global_norm``)"""
+    import torch
+
+    return float(torch.sqrt(sum((p.grad.double() ** 2).sum() for p in parameters if p.grad is not None)))
 
 
 def secant_predict(theta: np.ndarray, theta_prev: np.ndarray, step: float, step_prev: float) -> np.ndarray:

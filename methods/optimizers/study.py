@@ -28,13 +28,24 @@ TIME, FINAL, SHIFT, PROFILE, CURVES = ("optimizers_time_to_target", "optimizers_
                                        "optimizers_profile", "optimizers_curves")
 _LRS = [1e-3, 3e-3, 1e-2]  # a geometric grid spanning 10x from Adam's default 1e-3 (3e-3 was best at laptop scale)
 _ETAS = [1.0, 10.0, 100.0]  # multiplicative-weights rates (ours: the paper gives no values)
-# example.json, lambda from ~0; secant "code": the ratio npcs.py applies (see trainer.run_npacs)
-_NPACS = {"lr": 1e-3, "l_init": 0.01, "delta_l": 0.01, "delta_l_prev": 0.02, "secant": "code"}
+# example.json at 23cc4a9 (l_init 0.2, delta_l 0.01, delta_l_prev 0.02, lr 1e-3); secant "code": the
+# ratio npcs.py applies (see trainer.run_npacs)
+_NPACS = {"lr": 1e-3, "l_init": 0.2, "delta_l": 0.01, "delta_l_prev": 0.02, "secant": "code"}
 
 
 def _npacs(u_freq: int) -> dict:
-    """example.json's schedule in units of its corrector length u_freq = 10: window 100, start 200."""
+    """example.json's schedule in units of its corrector length u_freq = 10: window 100, start 200
+    (u_freq = 10 is the code's own schedule)."""
     return {**_NPACS, "u_freq": u_freq, "window": 10 * u_freq, "adaptive_start": 20 * u_freq}
+
+
+# Laptop budget of the autoencoder (the NPACS claim's workload), sized for the code's homotopy at the
+# code's own schedule (u_freq 10): from lambda 0.2 it needs 80 updates = 800 steps at the initial
+# dlambda 0.01 (400 at the largest, 0.02); 2000 steps = 2.5x that, the rest trains the original network
+# (npcs.py: one budget, the homotopy then lambda = 1). example.json's 5000 steps do not fit the laptop
+# time. Every method gets the same 2000 steps. The classifiers keep their compressed schedules: there
+# the homotopy stalls on the 0.25 ceiling (cross-entropy norms, see continuation), whatever the budget.
+_AE_LAPTOP_STEPS = 2000
 
 
 def _workload(steps: int, batch: int, every: int, n_train: int, n_val: int, n_test: int, u_freq: int, **extra):
@@ -50,7 +61,7 @@ _SCALES = {
         "adult_mlp": _workload(30, 32, 10, 1000, 200, 200, 2, hidden=[32], shift=True),
     },
     "laptop": {
-        "fmnist_ae": _workload(400, 200, 20, 50000, 2000, 2000, 4, shift=False),
+        "fmnist_ae": _workload(_AE_LAPTOP_STEPS, 200, 50, 50000, 2000, 2000, 10, shift=False),
         "fmnist_cnn": _workload(200, 32, 20, 50000, 1000, 2000, 2, widths=[8, 16], shift=True),
         "adult_mlp": _workload(400, 128, 20, 30000, 2000, 5000, 4, hidden=[64, 64], shift=True),
     },
@@ -94,19 +105,31 @@ class OptimizersStudy(Study):
         TableSpec(
             name=FINAL, title="Final metrics after the step budget",
             metrics={"train": "Train metric", "val": "Validation metric", "test": "Test metric",
-                     "target": "Target", "final_lambda": "Final λ"},
-            methods=("score",), decimals={"train": 4, "val": 4, "test": 4, "target": 4, "final_lambda": 3},
+                     "target": "Target", "final_lambda": "Final λ", "at_one": "Seeds at λ = 1"},
+            methods=("score",), decimals={"train": 4, "val": 4, "test": 4, "target": 4, "final_lambda": 3,
+                                          "at_one": 2},
             caption=f"Metric: MSE per pixel (autoencoders) or error rate (classifiers); lower is better. {_WHO}. "
                     "Train metric: on the first training rows (as many as the validation rows). NPACS: λ at the "
-                    "end (1 = the original network).",
+                    "end (1 = the original network) and the fraction of seeds whose homotopy reached λ = 1; its "
+                    "metrics count only those seeds (a network at λ < 1 is not the workload's), so a cell is — "
+                    "when no seed got there, and the NPACS claim pairs only seeds at λ = 1. On the classifiers "
+                    "(cross-entropy) the code's fixed 0.25 gradient-norm ceiling, set on its mean-squared-error "
+                    "losses, is exceeded within every window, so dλ keeps halving and the homotopy stalls "
+                    "(Pathak & Paffenroth's code has no cross-entropy network to take a ceiling from).",
         ),
         TableSpec(
             name=SHIFT, title="Online shift: every label permuted halfway, steps to meet the target again",
-            metrics={"recovered": "Seeds recovering", "recovery_steps": "Steps to recover", "final_val": "Final val."},
-            methods=("score",), decimals={"recovered": 2, "recovery_steps": 0, "final_val": 4},
+            metrics={"recovered": "Seeds recovering", "recovery_steps": "Steps to recover", "final_val": "Final val.",
+                     "target": "Shift target"},
+            methods=("score",), decimals={"recovered": 2, "recovery_steps": 0, "final_val": 4, "target": 4},
             caption="Classifier workloads. Adam and Adam-cosine at the seed's tuned rate; the cosine schedule is "
-                    "half annealed when the shift comes. Target: the workload's (see the time-to-target table). A "
-                    "run that never meets it again counts the steps left after the shift (a lower bound).",
+                    "half annealed when the shift comes. Shift target: the validation metric tuned Adam reaches "
+                    "from scratch in as many steps as the shifted half has (median over seeds of the unshifted "
+                    "tuned runs at the shift step), one value per workload for every method: recovering means "
+                    "adapting to the new labels no worse than restarting would. (The full-budget target asked the "
+                    "shifted half to match a whole training; a target relative to each run's own pre-shift metric "
+                    "would give a method that was worse before the shift an easier target and needs a free "
+                    "tolerance.) A run that never meets it counts the steps left after the shift (a lower bound).",
         ),
         TableSpec(
             name=PROFILE, title="AlgoPerf performance profiles over the workloads (GFLOPs incl. tuning)",

@@ -128,11 +128,17 @@ def run_samuel(make_model, data, lrs, mw_etas, hedge_every: int, budget: dict, s
 
 def run_npacs(make_model, data, lr: float, budget: dict, seed: int, params: dict,
               pca: list[np.ndarray] | None = None) -> dict:
-    """NPACS (ICMLA 2019, Section III; ``npcs.py``): Adam as the corrector at fixed lambda for
-    ``u_freq`` steps, then lambda <- min(1, lambda + dlambda) with the secant predictor
-    (:func:`.continuation.secant_predict`) and the adaptive dlambda (:func:`.continuation.adaptive_step`)
-    once two windows of gradient norms exist; plain Adam once lambda = 1. The first update is a
-    natural (no secant) step, as in the code."""
+    """NPACS (ICMLA 2019, Section III; harsh306/NPACS at 23cc4a9, ``npcs.py`` ``main``): Adam as the
+    corrector at fixed lambda for ``u_freq`` steps, then lambda <- min(1, lambda + dlambda) with the
+    secant predictor (:func:`.continuation.secant_predict`) and the adaptive dlambda
+    (:func:`.continuation.adaptive_step`, on :func:`.continuation.grad_norm`) once two windows of
+    gradient norms exist; the first update is a natural (no secant) step, as in the code. Once
+    lambda = 1 the same Adam trains the original network for the rest of the one budget, as the
+    code's loop does; the budget is every method's (the step count is the same for Adam).
+
+    Two details of ``npcs.py`` are not copied: after each secant step the code evaluates the
+    gradient norm at the predicted point once more (appended to the norms, counted as a step), so
+    it takes u_freq - 1 Adam steps per lambda update; here every counted step is an Adam step."""
     model = make_model()
     if pca is not None:
         model.pca_init(pca)
@@ -150,7 +156,7 @@ def run_npacs(make_model, data, lr: float, budget: dict, seed: int, params: dict
         optimizer.zero_grad(set_to_none=True)
         loss = loss_fn(model(x), y)
         loss.backward()
-        norms.append(float(torch.cat([p.grad.reshape(-1) for p in model.parameters()]).norm()))
+        norms.append(continuation.grad_norm(model.parameters()))
         optimizer.step()
         if t % u == 0 and lam < 1.0:
             theta = vector()

@@ -2,9 +2,14 @@
 metric where lower is better (AlgoPerf scores error rates and losses the same way).
 
 * ``fmnist_ae``: the NPACS paper's Fashion-MNIST autoencoder 784-200-100-50-2, mirrored
-  (``ops2.get_v_n``), pixels in [0, 1] unscaled and uncentred as in the code (``FASHION_data``),
-  homotopy sigmoid on every hidden layer (``example.json``: ``c_sigmoid``), linear code and output;
-  metric: mean squared reconstruction error.
+  (``ops2.get_v_n``), pixels in [0, 1] (``FASHION_data`` reads them so) centred by the training
+  rows' mean pixel, as the code centres its training data before the PCA start (harsh306/NPACS
+  at 23cc4a9, ``ae.py`` ``master_graph``: ``ops2.center_data`` when ``svd`` is true, as in
+  ``example.json``); validation and test rows take the same training mean (the code leaves its
+  validation rows uncentred, which would charge the model for the mean it never saw); homotopy
+  sigmoid on every hidden layer (``example.json``: ``c_sigmoid``), linear code and output;
+  metric: mean squared reconstruction error per pixel (centring moves inputs and targets alike,
+  so the error keeps its units).
 * ``fmnist_ae_deep``: its 16-layer variant 784-500-200-100-50-50-5-5-2 (``ops2.get_v_n16``), paper scale.
 * ``fmnist_cnn``: the baselines study's small CNN (:class:`methods.models.small_cnn.SmallCNN`) on
   Fashion-MNIST; metric: classification error.
@@ -87,6 +92,8 @@ def load(workload: str, prepared: Path, params: dict) -> Data:
     x_test = arrays["x_test"][:n_test].astype(np.float32) / 255.0
     if workload in AUTOENCODER_WIDTHS:
         x, x_test = x.reshape(len(x), -1), x_test.reshape(len(x_test), -1)
+        mean = x[:n_train].mean(axis=0, keepdims=True)  # ops2.center_data on the training rows
+        x, x_test = x - mean, x_test - mean
         return _split(x, x, x_test, x_test, n_train, n_val, n_test, 0)
     mean, std = x[:n_train].mean(), x[:n_train].std()
     return _split((x - mean) / std, y, (x_test - mean) / std, arrays["y_test"], n_train, n_val, n_test, 10)
