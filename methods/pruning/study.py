@@ -162,6 +162,9 @@ _SPARSITY = r"s(?P<x>[0-9.]+)"
 
 class PruningStudy(Study):
     name = "pruning"
+    # below paper scale each run is trained and evaluated by one job (a minute or two): one interpreter,
+    # torch import, data and model load instead of two (issue 22)
+    evaluate_in_training = ("smoke", "laptop")
     title = "Pruning: ShrinkBench baselines, channel pruning, Bonsai"
     citation = ("Blalock et al., What is the State of Neural Network Pruning?, MLSys 2020; Fang et al., DepGraph, "
                 "CVPR 2023; Dery et al., Everybody Prune Now, arXiv 2402.05406")

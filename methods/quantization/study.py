@@ -105,6 +105,9 @@ _EQUAL_BITS = r"w(?P<x>\d+)a(?P=x)-(?P<family>channel|tensor)"
 
 class QuantizationStudy(Study):
     name = "quantization"
+    # below paper scale each run is trained and evaluated by one job (a minute or two): one interpreter,
+    # torch import, data and model load instead of two (issue 22)
+    evaluate_in_training = ("smoke", "laptop")
     title = "Quantization: PTQ, QAT, LSQ, real int8, WrapNet accumulators, federated QAT"
     citation = ("Ni et al., WrapNet: Neural Net Inference with Ultra-Low-Precision Arithmetic, ICLR 2021; "
                 "Esser et al., Learned Step Size Quantization, ICLR 2020; Jacob et al., CVPR 2018")

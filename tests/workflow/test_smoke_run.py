@@ -71,7 +71,7 @@ def test_runs_evaluated_in_training_write_both_records_from_one_job(smoke):
     config = yaml.safe_load((smoke / "config" / "config.yaml").read_text())
     plan = build_plan({**config, "scale": "smoke"})
     fused = sorted(plan.evaluated_in_training)
-    opted_in = ("tabular_llm", "metalearning", "architecture", "optimizers")
+    opted_in = ("tabular_llm", "metalearning", "architecture", "optimizers", "quantization", "pruning")
     assert fused and all(run_id.split("/")[0] in opted_in for run_id in fused)
     assert not any("/omniglot/" in run_id or run_id.startswith("baselines/") for run_id in fused)
     run = smoke / "results" / "smoke" / next(r for r in fused if r.startswith("tabular_llm/"))
