@@ -12,6 +12,7 @@ rule fetch:
     conda:
         "../../envs/effrepro.yaml"
     threads: one_thread
+    priority: data_priority
     resources:
         mem_mb=1000,
         runtime=fetch_runtime,
@@ -33,6 +34,7 @@ rule prepare:
     conda:
         "../../envs/effrepro.yaml"
     threads: one_thread
+    priority: data_priority
     resources:
         mem_mb=4000,
         runtime=prepare_runtime,
