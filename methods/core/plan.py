@@ -31,6 +31,7 @@ class Plan:
     claims: list[ClaimRow] = field(default_factory=list)  # every claim's scorecard rows, run or not
     evaluated_in_training: set[str] = field(default_factory=set)  # run ids one job trains and evaluates
     waiting_levels: dict[str, int] = field(default_factory=dict)  # run id -> levels of runs that need it
+    data_levels: dict[str, int] = field(default_factory=dict)  # dataset -> one above the runs reading it
 
     @property
     def datasets(self) -> list[str]:
@@ -157,6 +158,11 @@ def build_plan(config: dict) -> Plan:
     plan.evaluated_in_training = {run_id for run_id, run in plan.runs.items()
                                   if load_study(run.study).evaluates_in_training(run, scale)}
     plan.waiting_levels = waiting_levels(plan.runs)
+    # a dataset's fetch and prepare come before every run that reads it (Snakemake does not pass a
+    # job's priority on to the jobs it waits for)
+    for run_id, run in plan.runs.items():
+        for name in run.datasets:
+            plan.data_levels[name] = max(plan.data_levels.get(name, 0), 1 + plan.waiting_levels[run_id])
     if not plan.tables:
         raise ConfigError("studies", sorted(studies), "at least one enabled study with a table to build at this scale")
     return plan

@@ -82,16 +82,9 @@ def train_priority(wildcards):
     return PLAN.waiting_levels[run_of(wildcards).run_id]
 
 
-# A dataset's fetch and prepare jobs come before every run that reads it: one level above the
-# highest of those runs. Snakemake does not pass a job's priority on to the jobs it waits for.
-DATA_PRIORITY = {}
-for _run_id, _run in PLAN.runs.items():
-    for _name in _run.datasets:
-        DATA_PRIORITY[_name] = max(DATA_PRIORITY.get(_name, 0), 1 + PLAN.waiting_levels[_run_id])
-
-
 def data_priority(wildcards):
-    return DATA_PRIORITY.get(wildcards.dataset, 1)
+    # a dataset's fetch and prepare jobs come before the runs that read it (plan.data_levels)
+    return PLAN.data_levels.get(wildcards.dataset, 1)
 
 
 def reserve(threads):
