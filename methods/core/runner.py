@@ -14,7 +14,7 @@ import os
 import time
 from pathlib import Path
 
-from . import atomic, faults, provenance, rss
+from . import atomic, faults, heap, provenance, rss
 from .study import Run, RunContext, load_study
 from .threads import apply_threads
 
@@ -72,6 +72,7 @@ def _cost(start: float) -> dict:
 def train(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], rule_threads: int, gpus: int = 0) -> dict:
     start = time.perf_counter()
     threads = apply_threads(rule_threads)
+    heap.keep_freed_memory()
     ctx = _context(spec, run_dir, data, needs, threads, gpus)
     study = load_study(ctx.run.study)
     log.info("train %s with %d threads", ctx.run.run_id, threads)
@@ -86,6 +87,7 @@ def train(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], rule_t
 def evaluate(spec: dict, run_dir: Path, data: list[Path], needs: list[Path], rule_threads: int, gpus: int = 0) -> dict:
     start = time.perf_counter()
     threads = apply_threads(rule_threads)
+    heap.keep_freed_memory()
     ctx = _context(spec, run_dir, data, needs, threads, gpus)
     study = load_study(ctx.run.study)
     log.info("evaluate %s with %d threads", ctx.run.run_id, threads)
