@@ -12,19 +12,27 @@ peak RSS to 2.9 GB; trimming as glibc does by default gave back no system time (
 Only on glibc (where ``mallopt`` exists), and only where the user has not set glibc's own
 ``MALLOC_MMAP_MAX_`` or ``MALLOC_TRIM_THRESHOLD_`` (theirs win) nor ``EFFREPRO_HEAP=glibc`` (glibc
 as it comes, e.g. for a paired measurement: ``benchmarks/heap_settings.py``). Elsewhere (macOS,
-musl, Windows) nothing changes. :func:`methods.pruning.memory.peak_memory` still returns the free heap to the
-kernel (``malloc_trim``) before it measures a block's peak.
+musl, Windows) nothing changes.
+
+A memory measurement must not count freed blocks the heap keeps: inside :func:`returning_freed_memory`
+(used by :func:`methods.pruning.memory.peak_memory`) every block over 128 KiB is mapped on its own and
+given back when freed, so the resident high-water mark follows the memory the code holds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
+from typing import Iterator
 
 M_TRIM_THRESHOLD = -1  # glibc malloc.h
+M_MMAP_THRESHOLD = -3
 M_MMAP_MAX = -4
 KEEP_FREED_BYTES = 1 << 30
+GLIBC_MMAP_MAX = 65536  # glibc's defaults (its mmap and trim thresholds start at 128 KiB)
+GLIBC_THRESHOLD_BYTES = 128 * 1024
 USER_SETTINGS = ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_")
 OPT_OUT = ("EFFREPRO_HEAP", "glibc")
 
@@ -40,6 +48,9 @@ def _mallopt():
         return None
 
 
+_kept = False  # whether keep_freed_memory changed this process's settings
+
+
 def keep_freed_memory() -> bool:
     """Serve large blocks from the heap and keep up to :data:`KEEP_FREED_BYTES` of freed heap for
     reuse. Returns whether the settings were applied (False: not glibc, or the user chose otherwise)."""
@@ -48,4 +59,25 @@ def keep_freed_memory() -> bool:
     mallopt = _mallopt()
     if mallopt is None:
         return False
-    return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, KEEP_FREED_BYTES))
+    global _kept
+    _kept = bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, KEEP_FREED_BYTES))
+    return _kept
+
+
+@contextlib.contextmanager
+def returning_freed_memory() -> Iterator[None]:
+    """Inside the block, blocks over 128 KiB are mapped and unmapped one by one (glibc's behaviour
+    before it raises its thresholds); afterwards the heap keeps freed memory again. Changes nothing
+    where :func:`keep_freed_memory` did not apply."""
+    mallopt = _mallopt() if _kept else None
+    if mallopt is None:
+        yield
+        return
+    mallopt(M_MMAP_THRESHOLD, GLIBC_THRESHOLD_BYTES)
+    mallopt(M_TRIM_THRESHOLD, GLIBC_THRESHOLD_BYTES)
+    mallopt(M_MMAP_MAX, GLIBC_MMAP_MAX)
+    try:
+        yield
+    finally:
+        mallopt(M_MMAP_MAX, 0)
+        mallopt(M_TRIM_THRESHOLD, KEEP_FREED_BYTES)

@@ -52,3 +52,31 @@ def test_forward_passes_reuse_freed_heap_instead_of_faulting_in_new_pages():
 def test_the_users_own_choice_wins(setting):
     applied, _ = _faults("keep", **setting)
     assert not applied
+
+
+_PEAK_OF_A_BLOCK = """
+import contextlib, sys, torch
+from methods.core import heap
+from methods.pruning import memory
+heap.keep_freed_memory()
+if sys.argv[1] == "without":
+    heap.returning_freed_memory = contextlib.nullcontext
+with memory.peak_memory() as result:
+    for _ in range(4):
+        torch.empty(25 * 2**20).fill_(1.0)  # 100 MiB held at a time
+print(result["peak_mb"])
+"""
+
+
+def _peak(mode: str) -> float:
+    clean = {k: v for k, v in os.environ.items() if k not in (*heap.USER_SETTINGS, heap.OPT_OUT[0])}
+    out = subprocess.run([sys.executable, "-c", _PEAK_OF_A_BLOCK, mode], env=clean, capture_output=True, text=True,
+                         check=True).stdout
+    return float(out)
+
+
+@pytest.mark.skipif(heap._mallopt() is None or not os.path.exists("/proc/self/clear_refs"),
+                    reason="needs glibc and Linux's resettable peak RSS")
+def test_a_peak_memory_block_counts_what_it_holds_not_what_the_heap_keeps():
+    assert 95 <= _peak("with") <= 130  # 100 MiB at a time
+    assert _peak("without") > 200  # the kept heap would have counted freed blocks again
