@@ -197,10 +197,13 @@ def safe_width(model: nn.Module) -> int:
 
 
 def accuracy_and_overflow(model: nn.Module, x, y: torch.Tensor, bits: int,
-                          batch_size: int = 1024) -> tuple[float, list[float]]:
+                          batch_size: int = 256) -> tuple[float, list[float]]:
     """Top-1 accuracy (%) on ``(x, y)`` (a tensor or image files) and, from the same forward pass, each
     integer layer's fraction of outputs whose exact sum does not fit in ``bits`` (under the
-    accumulator the model is set to). Runs on the GPU when there is one."""
+    accumulator the model is set to). Runs on the GPU when there is one.
+
+    The sums are exact integers, so the batch size changes no figure; 256 keeps the recorded sums of
+    every layer small (at 1,024 a Fashion-MNIST evaluation peaked at 3.1 GB)."""
     from methods.models.training import eval_batches, on_compute_device
 
     model.eval()
