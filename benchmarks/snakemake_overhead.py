@@ -1,7 +1,7 @@
 """What a workflow run costs beyond its jobs' own work: Snakemake's process, its helpers, and job start.
 
     python benchmarks/snakemake_overhead.py [--scale smoke] [--rounds 2] [--variant NAME=ARGS ... | --against REV]
-                                            [--out benchmarks/results/snakemake_overhead.json]
+                                            [--common ARGS] [--out benchmarks/results/snakemake_overhead.json]
 
 Runs the workflow at one scale in a scratch copy, once per variant per round, in alternation (A, B,
 A, B: a paired measurement on a machine whose speed drifts). The first run prepares ``resources/``,
@@ -111,18 +111,22 @@ def main() -> None:
     parser.add_argument("--scale", default="smoke")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=ARGS")
+    parser.add_argument("--common", default="", metavar="ARGS",
+                        help="Snakemake arguments of every run, the preparing one included (e.g. a --configfile "
+                             "that enables one study)")
     parser.add_argument("--against", metavar="REV", help="compare this checkout's code with commit REV")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "snakemake_overhead.json"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="effrepro-overhead-") as tmp:
         setups = _workdirs(Path(tmp), _variants(args.variant), args.against)
+        common = shlex.split(args.common)
         runs: dict[str, list[dict]] = {name: [] for name in setups}
         try:
             for work, code, _ in {work: (work, code, extra) for work, code, extra in setups.values()}.values():
-                timed_run(work, args.scale, [], code)  # prepares resources/ once per copy; not counted
+                timed_run(work, args.scale, common, code)  # prepares resources/ once per copy; not counted
             for round_ in range(args.rounds):
                 for name, (work, code, extra) in setups.items():
-                    runs[name].append(timed_run(work, args.scale, extra, code))
+                    runs[name].append(timed_run(work, args.scale, common + extra, code))
                     print(f"round {round_ + 1} {name}: " + ", ".join(f"{k} {v:.1f}" for k, v in runs[name][-1].items()),
                           flush=True)
         finally:
