@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import os
 from typing import Iterator
 
@@ -37,15 +38,20 @@ USER_SETTINGS = ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_")
 OPT_OUT = ("EFFREPRO_HEAP", "glibc")
 
 
-def _mallopt():
-    """glibc's ``mallopt``, or None where the C library has none."""
+@functools.cache
+def glibc_function(name: str):
+    """A glibc allocator function (``mallopt``, ``malloc_trim``), or None where the C library has
+    none (macOS, musl, Windows). Resolved once per process."""
     if os.name != "posix":
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.mallopt
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), name)
     except (OSError, AttributeError):
         return None
+
+
+def _mallopt():
+    return glibc_function("mallopt")
 
 
 _kept = False  # whether keep_freed_memory changed this process's settings

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 from typing import Iterator
 
 from methods.core import heap, rss
@@ -12,10 +11,9 @@ from methods.core import heap, rss
 def _release_free_heap() -> None:
     """Return the C heap's free pages to the kernel (glibc ``malloc_trim``), so that memory freed
     before the block cannot be reused unseen by it (its pages would already count as resident)."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: the peak can then be an underestimate
-        pass
+    malloc_trim = heap.glibc_function("malloc_trim")
+    if malloc_trim is not None:  # not glibc: the peak can then be an underestimate
+        malloc_trim(0)
 
 
 @contextlib.contextmanager
