@@ -144,9 +144,15 @@ def _unit_rows(units: torch.Tensor, width: int) -> torch.Tensor:
     return (units[:, None] * width + torch.arange(width)).flatten()
 
 
+def _uninitialised(like: nn.Linear, in_features: int, out_features: int) -> nn.Linear:
+    """A linear layer of ``like``'s kind, device and dtype whose parameters the caller fills (the
+    random initialisation ``nn.Linear`` would draw, then overwrite, took a tenth of an evaluation)."""
+    return nn.utils.skip_init(nn.Linear, in_features, out_features, like.bias is not None,
+                              device=like.weight.device, dtype=like.weight.dtype)
+
+
 def _rows(linear: nn.Linear, idx: torch.Tensor) -> nn.Linear:
-    new = nn.Linear(linear.in_features, len(idx), linear.bias is not None, device=linear.weight.device,
-                    dtype=linear.weight.dtype)
+    new = _uninitialised(linear, linear.in_features, len(idx))
     new.weight.data.copy_(linear.weight.detach()[idx])
     if linear.bias is not None:
         new.bias.data.copy_(linear.bias.detach()[idx])
@@ -154,8 +160,7 @@ def _rows(linear: nn.Linear, idx: torch.Tensor) -> nn.Linear:
 
 
 def _columns(linear: nn.Linear, idx: torch.Tensor) -> nn.Linear:
-    new = nn.Linear(len(idx), linear.out_features, linear.bias is not None, device=linear.weight.device,
-                    dtype=linear.weight.dtype)
+    new = _uninitialised(linear, len(idx), linear.out_features)
     new.weight.data.copy_(linear.weight.detach()[:, idx])
     if linear.bias is not None:
         new.bias.data.copy_(linear.bias.detach())

@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -6,6 +8,7 @@ from methods.core.errors import ConfigError
 from methods.pruning import bonsai as B
 from methods.pruning import one_shot as O
 from methods.pruning import priors as PR
+from methods.pruning import runs_transformer as RT
 from methods.pruning import encoder_units as E
 from methods.pruning import units as U
 
@@ -28,6 +31,25 @@ def test_embeddings_are_semantic(encoder):
     with torch.no_grad():
         e = E.embed(model, batch)
     assert float(e[0] @ e[1]) > float(e[0] @ e[2]) + 0.3
+
+
+def test_evaluation_batches_pad_less_and_leave_the_fidelity_unchanged(encoder):
+    tokenizer, model, _ = encoder
+    sentences = ["Stock prices fell sharply today after the bank raised its interest rates again.", "Hi.",
+                 "The function returns a new list.", "Go.", "A kitten sits on the rug in the warm sun.", "Yes."]
+    batches = RT._batches(tokenizer, sentences, 2)
+    widths = [batch["input_ids"].shape[1] for batch in batches]
+    assert widths == sorted(widths)
+    tokens = [len(ids) for ids in tokenizer(sentences)["input_ids"]]
+    assert sum(int(batch["attention_mask"].sum()) for batch in batches) == sum(tokens)  # every sentence once
+    in_given_order = [dict(tokenizer(sentences[i:i + 2], padding=True, return_tensors="pt")) for i in range(0, 6, 2)]
+    assert sum(batch["input_ids"].numel() for batch in batches) < sum(b["input_ids"].numel() for b in in_given_order)
+    other = copy.deepcopy(model)  # a changed model: its fidelity to the dense one is below 1
+    with torch.no_grad():
+        other.encoder.layer[0].intermediate.dense.weight.mul_(0.5)
+    fidelity = RT._cosine(other, batches, RT._embeddings(model, batches))
+    assert fidelity < 0.999
+    assert fidelity == pytest.approx(RT._cosine(other, in_given_order, RT._embeddings(model, in_given_order)), abs=1e-6)
 
 
 def test_gates_equal_physical_removal_and_selection_hits_the_target(encoder):
