@@ -97,9 +97,9 @@ class EpisodicConfig:
 
 def _optimizer(parameters: list, config: EpisodicConfig) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
-        return torch.optim.Adam(parameters, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.Adam(parameters, lr=config.lr, weight_decay=config.weight_decay, fused=True)
     return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
-                           nesterov=True)
+                           nesterov=True, fused=True)
 
 
 def _streams(seed: int) -> tuple[torch.Generator, np.random.Generator]:

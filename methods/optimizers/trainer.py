@@ -78,7 +78,7 @@ def run_adam(make_model, data, lr: float, budget: dict, seed: int, schedule: str
     model = make_model()
     if pca is not None:
         model.pca_init(pca)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
     inner = _adam_step(model, optimizer, workloads.loss_fn(data))
 
     def step(x, y, t):
@@ -102,7 +102,7 @@ def run_samuel(make_model, data, lrs, mw_etas, hedge_every: int, budget: dict, s
     experts = [first] + [make_model() for _ in lrs[1:]]
     for model in experts[1:]:
         model.load_state_dict(first.state_dict())
-    steppers = [_adam_step(m, torch.optim.Adam(m.parameters(), lr=lr), workloads.loss_fn(data))
+    steppers = [_adam_step(m, torch.optim.Adam(m.parameters(), lr=lr, fused=True), workloads.loss_fn(data))
                 for m, lr in zip(experts, lrs)]
     hedge = Hedge(mw_etas, len(lrs), seed)
     round_losses: list[list[float]] = []
@@ -144,7 +144,7 @@ def run_npacs(make_model, data, lr: float, budget: dict, seed: int, params: dict
         model.pca_init(pca)
     lam, dl, dl_prev = params["l_init"], params["delta_l"], params["delta_l_prev"]
     set_lambda(model, lam)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
     loss_fn = workloads.loss_fn(data)
     vector = lambda: torch.nn.utils.parameters_to_vector(model.parameters()).detach().numpy().copy()  # noqa: E731
     state = {"prev": None, "lambdas": []}

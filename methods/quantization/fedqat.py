@@ -124,7 +124,7 @@ def _local_train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: FedCon
     if qat:
         for layer in _weight_layers(model):
             parametrize.register_parametrization(layer, "weight", _WeightFakeQuant(cfg.bits))
-    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9)
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9, fused=True)
     model.train()
     generator = torch.Generator().manual_seed(seed)
     for _ in range(cfg.local_epochs):

@@ -100,7 +100,7 @@ class TorchMLP:
         torch.manual_seed(derive_seed(seed, "mlp"))
         xt, yt = torch.from_numpy(x), torch.from_numpy(y).long()
         self.model = MLP(x.shape[1], self.hidden, int(y.max()) + 1)
-        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay, fused=True)
         best, best_state, bad, step = float("inf"), copy.deepcopy(self.model.state_dict()), 0, 0
         for epoch in range(self.epochs):
             self.model.train()

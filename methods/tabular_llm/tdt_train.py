@@ -146,7 +146,8 @@ def pretrain_vpcl(model: TDTransformer, inputs: Inputs, rows: torch.Tensor, para
     """Self-supervised VPCL on ``rows``; returns the mean loss per epoch."""
     hidden = model.head.in_features
     projection = torch.nn.Linear(hidden, hidden, bias=False).to(model.cls.device)
-    optimizer = torch.optim.AdamW(list(model.parameters()) + list(projection.parameters()), lr=float(params["lr"]))
+    optimizer = torch.optim.AdamW(list(model.parameters()) + list(projection.parameters()), lr=float(params["lr"]),
+                                  fused=True)
     generator = torch.Generator().manual_seed(derive_seed(seed, "vpcl"))
     n_columns = int(inputs.token_column.max()) + 1
     tau, corrupt = float(params.get("tau", 0.1)), float(params.get("corrupt_ratio", 0.5))
@@ -194,7 +195,7 @@ def fit(model: TDTransformer, inputs: Inputs, y: torch.Tensor, train: torch.Tens
     resuming from it (or from a periodic one) gives exactly the uninterrupted result.
     """
     optimizer = torch.optim.AdamW(model.parameters(), lr=float(params["lr"]),
-                                  weight_decay=float(params.get("weight_decay", 0.0)))
+                                  weight_decay=float(params.get("weight_decay", 0.0)), fused=True)
     state = {"epoch": 0, "position": 0, "losses": [], "best": float("inf"),
              "best_state": copy.deepcopy(model.state_dict()), "bad": 0, "history": [], "step": 0}
     saved = load_checkpoint(checkpoint)
