@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from where_time_goes import job_records  # noqa: E402
 
 # Runs Snakemake's CLI in this interpreter and writes the process's own CPU time on exit.
-_IN_PROCESS = """
+IN_PROCESS = """
 import json, resource, sys
 from snakemake.cli import main
 code = 0
@@ -64,7 +64,7 @@ def timed_run(work: Path, scale: str, extra: list[str], code: Path = ROOT) -> di
     for generated in ("results", "reports", ".snakemake"):
         shutil.rmtree(work / generated, ignore_errors=True)
     own_file = work / "snakemake_own_cpu.json"
-    command = [sys.executable, "-c", _IN_PROCESS, str(own_file), "--cores", "8", "--config", f"scale={scale}", *extra]
+    command = [sys.executable, "-c", IN_PROCESS, str(own_file), "--cores", "8", "--config", f"scale={scale}", *extra]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(code), os.environ.get("PYTHONPATH")]))}
     before, start = os.times(), time.perf_counter()
     result = subprocess.run(command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
