@@ -8,7 +8,7 @@ bad config fails before any job starts, with the key, the value and what is allo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .claims_plan import ClaimRow, feeds, plan_claims
 from .errors import ConfigError
@@ -96,6 +96,17 @@ def waiting_levels(runs: dict[str, Run]) -> dict[str, int]:
     return {run_id: level(run_id) for run_id in runs}
 
 
+def _with_precision(name: str, study: Study, entry: dict, grid: list[Run]) -> list[Run]:
+    """The study's runs with ``studies.<name>.precision`` in their parameters. float32, the default,
+    changes no run (nor its spec, so nothing reruns); another precision must be one the study trains in."""
+    precision = entry.get("precision") or "float32"
+    if precision == "float32":
+        return grid
+    if precision not in study.precisions:
+        raise ConfigError(f"studies.{name}.precision", precision, f"one of {list(study.precisions)}")
+    return [replace(run, params={**run.params, "precision": precision}) for run in grid]
+
+
 def build_plan(config: dict) -> Plan:
     scale = config.get("scale", "laptop")
     if scale not in SCALES:
@@ -124,6 +135,7 @@ def build_plan(config: dict) -> Plan:
                     raise ConfigError(f"studies.{name}", dataset, f"datasets in methods/data: {dataset_names()}")
         _check_subset(f"studies.{name}.datasets", entry.get("datasets") or [], {r.dataset for r in grid})
         _check_subset(f"studies.{name}.methods", entry.get("methods") or [], {r.method for r in grid})
+        grid = _with_precision(name, study, entry, grid)
         if entry.get("datasets"):
             grid = [r for r in grid if r.dataset in entry["datasets"]]
         if entry.get("methods"):

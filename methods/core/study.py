@@ -105,6 +105,8 @@ class Study:
     # Scales at which every run is evaluated by its training job (the workflow's ``train_evaluate`` rule):
     # for runs whose evaluation costs less than starting a job (interpreter, torch, the study's imports).
     evaluate_in_training: tuple[str, ...] = ()
+    # Precisions its training can run in (``studies.<name>.precision``); float32 always, the default.
+    precisions: tuple[str, ...] = ("float32",)
 
     def grid(self, scale: str, seeds: int) -> list[Run]:
         """Every run of this study at ``scale`` with seeds ``0..seeds-1``."""

@@ -131,6 +131,7 @@ _DELTA_NOTE = (" Δ rows: paired differences to the same learner's baseline on t
 
 class MetaLearningStudy(Study):
     name = STUDY_NAME
+    precisions = ("float32", "bfloat16")  # bfloat16: the backbone's training passes under autocast (training.py)
     title = "Data augmentation for meta-learning (Meta-MaxUp)"
     citation = ("Ni, Goldblum, Sharaf, Kong & Goldstein, Data Augmentation for Meta-Learning, ICML 2021 "
                 "(PMLR 139:8152-8161)")

@@ -41,6 +41,7 @@ from .maxup import meta_maxup_loss, recipe_loss
 
 LR_STEPS = ((1 / 3, 1.0), (2 / 3, 0.06), (5 / 6, 0.012), (1.0, 0.0024))
 OPTIMIZERS = ("sgd", "adam")
+PRECISIONS = ("float32", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class EpisodicConfig:
     optimizer: str = "sgd"
     lr_halve_every: int = 0  # episodes; > 0 replaces lr_steps by 0.5 ** (episode // lr_halve_every)
     val_way: int = 0  # ways of the validation episodes; 0 means n_way
+    precision: str = "float32"  # bfloat16: the backbone's training forward pass under autocast (an option, issue 22)
 
     def __post_init__(self):
         if self.episodes < 1:
@@ -75,6 +77,8 @@ class EpisodicConfig:
                               f"a divisor of episodes ({self.episodes}), at least 1")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError("optimizer", self.optimizer, f"one of {list(OPTIMIZERS)}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError("precision", self.precision, f"one of {list(PRECISIONS)}")
         if self.lr_halve_every < 0:
             raise ConfigError("lr_halve_every", self.lr_halve_every, "episodes, at least 0 (0: stepped schedule)")
         recipes.parse(self.augment)
@@ -93,6 +97,41 @@ class EpisodicConfig:
             if progress < until:
                 return factor
         return self.lr_steps[-1][1]
+
+
+class BFloat16Backbone(nn.Module):
+    """The backbone's forward pass under bfloat16 autocast, its features handed on in float32.
+
+    Mixed precision as it is usually done: weights, gradients and the optimizer stay float32; the
+    convolutions run in bfloat16 where the CPU has it (AVX512-BF16 / AMX; ``methods.core.cpu``). The
+    heads (distances, ridge regression, the SVM's QP) see float32 features, so their solvers keep
+    their precision. Used for the training episodes only; validation and evaluation run in float32.
+    """
+
+    def __init__(self, backbone: nn.Module):
+        super().__init__()
+        self.backbone = backbone
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        device = next(self.backbone.parameters()).device.type
+        with torch.autocast(device, dtype=torch.bfloat16):
+            features = self.backbone(images)
+        return features.float()
+
+
+def _training_backbone(backbone: nn.Module, config: EpisodicConfig, log: logging.Logger) -> nn.Module:
+    """The module the training episodes go through: the backbone, or it under bfloat16 autocast
+    (a configuration error on a CPU that cannot run bfloat16 products at all)."""
+    if config.precision == "float32":
+        return backbone
+    if next(backbone.parameters()).device.type == "cpu":
+        from methods.core import cpu
+
+        capability = cpu.bf16_matmul()
+        if not capability.supported:
+            raise ConfigError("precision", config.precision, f"float32 on this CPU ({capability.reason})")
+        log.info("training in bfloat16 autocast: %s", capability.reason)
+    return BFloat16Backbone(backbone)
 
 
 def _optimizer(parameters: list, config: EpisodicConfig) -> torch.optim.Optimizer:
@@ -154,6 +193,7 @@ def train_episodic(backbone: nn.Module, head: nn.Module, pool: ClassPool, config
         log.info("resumed %s at episode %d", run_id, start)
     backbone.train()
     head.train()
+    net = _training_backbone(backbone, config, log)
     began = time.perf_counter()
     batch = config.episodes_per_step
     validate = bool(config.validate_every and val_pool is not None and config.val_episodes)
@@ -166,10 +206,9 @@ def train_episodic(backbone: nn.Module, head: nn.Module, pool: ClassPool, config
             for _ in range(batch):
                 episode = sampler.sample(episodes)
                 if config.uses_maxup:
-                    loss, logits = meta_maxup_loss(backbone, head, episode, config.maxup_pool, config.maxup_m,
-                                                   augment_rng)
+                    loss, logits = meta_maxup_loss(net, head, episode, config.maxup_pool, config.maxup_m, augment_rng)
                 else:
-                    loss, logits = recipe_loss(backbone, head, episode, config.augment, augment_rng)
+                    loss, logits = recipe_loss(net, head, episode, config.augment, augment_rng)
                 if not math.isfinite(loss.item()):
                     raise TrainingDiverged(run_id, step, loss.item())
                 (loss / batch).backward()
@@ -204,4 +243,5 @@ def train_episodic(backbone: nn.Module, head: nn.Module, pool: ClassPool, config
         "loss_curve": [float(np.mean(history["loss"][i:i + tail])) for i in range(0, config.episodes, tail)],
         "validation": history["val"],
         "kept_episode": best["episode"] if best is not None else config.episodes,
+        "precision": config.precision,
     }

@@ -141,3 +141,21 @@ def test_runs_other_runs_start_from_are_trained_first():
     assert needed and all(plan.waiting_levels[run_id] >= 1 for run_id in needed)
     assert all(plan.waiting_levels[run_id] == 0 for run_id in plan.runs if run_id not in needed)
     assert any(run_id.startswith("baselines/") for run_id in needed)
+
+
+def test_a_study_precision_goes_into_its_runs_and_float32_changes_no_spec():
+    entry = {"enabled": True, "datasets": [], "methods": [], "seeds": None}
+    default = build_plan(_config(studies={"metalearning": dict(entry)}))
+    same = build_plan(_config(studies={"metalearning": {**entry, "precision": "float32"}}))
+    bf16 = build_plan(_config(studies={"metalearning": {**entry, "precision": "bfloat16"}}))
+    assert sorted(default.runs) == sorted(bf16.runs)
+    assert all(same.runs[i].spec("smoke") == run.spec("smoke") for i, run in default.runs.items())
+    assert all(run.params["precision"] == "bfloat16" for run in bf16.runs.values())
+    assert all("precision" not in run.params for run in default.runs.values())
+
+
+def test_a_precision_the_study_cannot_train_in_names_the_key():
+    config = _config()
+    config["studies"]["baselines"]["precision"] = "bfloat16"
+    with pytest.raises(ConfigError, match=r"studies.baselines.precision.*'bfloat16'.*float32"):
+        build_plan(config)

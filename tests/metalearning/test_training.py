@@ -144,3 +144,35 @@ def test_curve_only_validation_keeps_the_final_model_and_leaves_training_as_it_w
     assert plain_summary["validation"] == [] and [e for e, _ in curve_summary["validation"]] == [2, 4, 6]
     assert curve_summary["kept_episode"] == 6
     assert all(torch.equal(plain[k], curved[k]) for k in plain)
+
+
+def test_an_unknown_precision_names_the_key():
+    with pytest.raises(ConfigError, match="precision"):
+        EpisodicConfig(episodes=4, precision="float16")
+
+
+def test_bfloat16_training_runs_the_backbone_in_bf16_and_hands_the_head_float32(tmp_path, pool):
+    from methods.core import cpu
+    from methods.metalearning.training import BFloat16Backbone
+
+    if not cpu.bf16_matmul().supported:
+        pytest.skip(f"no bfloat16 products on this CPU: {cpu.bf16_matmul().reason}")
+    torch.manual_seed(0)
+    backbone = Conv4(1, 8)
+    seen = []
+    backbone.blocks[0][0].register_forward_hook(lambda mod, args, out: seen.append(out.dtype))
+    features = BFloat16Backbone(backbone)(torch.randn(3, 1, 28, 28))
+    assert seen == [torch.bfloat16] and features.dtype == torch.float32
+    _, _, summary = _train(pool, 8, tmp_path / "ck.pt", precision="bfloat16")
+    assert summary["precision"] == "bfloat16" and np.isfinite(summary["final_loss"])
+    float32, _, _ = _train(pool, 8, tmp_path / "ck32.pt")
+    trained, _, _ = _train(pool, 8, tmp_path / "ck16.pt", precision="bfloat16")
+    weights = dict(trained.named_parameters())
+    assert all(p.dtype == torch.float32 for p in weights.values())  # the optimizer keeps float32 weights
+    assert any(not torch.equal(p, weights[name]) for name, p in float32.named_parameters())
+
+
+def test_bfloat16_on_a_cpu_without_it_is_a_config_error(tmp_path, pool, monkeypatch):
+    monkeypatch.setenv("EFFREPRO_CPU_DISABLE", "bf16")
+    with pytest.raises(ConfigError, match="precision"):
+        _train(pool, 4, tmp_path / "ck.pt", precision="bfloat16")
