@@ -34,6 +34,7 @@ from .nb201 import Cell, build_network, nb201_flops
 
 PROXIES = ("params", "flops", "synflow", "grad_norm", "snip", "jacov", "naswot")
 DATA_FREE = ("params", "flops", "synflow")
+GRADIENT_PROXIES = ("grad_norm", "snip")  # both from one loss backward (:func:`_loss_grads`)
 
 
 def _weights(net):
@@ -65,12 +66,14 @@ def _loss_grads(cell: Cell, seed: int, x, y):
     return _weights(net)
 
 
-def grad_norm(cell: Cell, seed: int, x, y) -> float:
-    return float(sum(w.grad.norm() for w in _loss_grads(cell, seed, x, y)))
+def grad_norm(weights) -> float:
+    """From the weights of :func:`_loss_grads` (their gradients filled)."""
+    return float(sum(w.grad.norm() for w in weights))
 
 
-def snip(cell: Cell, seed: int, x, y) -> float:
-    return float(sum((w.detach() * w.grad).abs().sum() for w in _loss_grads(cell, seed, x, y)))
+def snip(weights) -> float:
+    """From the weights of :func:`_loss_grads` (their gradients filled)."""
+    return float(sum((w.detach() * w.grad).abs().sum() for w in weights))
 
 
 def jacov(cell: Cell, seed: int, x) -> float:
@@ -115,15 +118,23 @@ def naswot(cell: Cell, seed: int, x) -> float:
 
 
 def score_all(cell: Cell, seed: int, x, y, which=PROXIES) -> tuple[dict[str, float], dict[str, float]]:
-    """The proxies ``which`` of ``cell`` and the CPU seconds (process time) each took."""
+    """The proxies ``which`` of ``cell`` and the CPU seconds (process time) each would take alone.
+
+    grad_norm and snip read the same gradients (one loss backward of the same seeded network on the
+    same batch), computed once; each proxy is charged its full time, as if it ran alone."""
     from methods.core.measure import count_parameters
 
+    backward_s, weights = 0.0, None
+    if any(name in GRADIENT_PROXIES for name in which):
+        start = time.process_time()
+        weights = _loss_grads(cell, seed, x, y)
+        backward_s = time.process_time() - start
     calls = {
         "params": lambda: float(count_parameters(build_network(cell))),
         "flops": lambda: float(nb201_flops(build_network(cell))),
         "synflow": lambda: synflow(cell, seed),
-        "grad_norm": lambda: grad_norm(cell, seed, x, y),
-        "snip": lambda: snip(cell, seed, x, y),
+        "grad_norm": lambda: grad_norm(weights),
+        "snip": lambda: snip(weights),
         "jacov": lambda: jacov(cell, seed, x),
         "naswot": lambda: naswot(cell, seed, x),
     }
@@ -132,5 +143,5 @@ def score_all(cell: Cell, seed: int, x, y, which=PROXIES) -> tuple[dict[str, flo
         call = calls[name]
         start = time.process_time()
         values[name] = call()
-        seconds[name] = time.process_time() - start
+        seconds[name] = time.process_time() - start + (backward_s if name in GRADIENT_PROXIES else 0.0)
     return values, seconds

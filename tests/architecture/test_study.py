@@ -1,6 +1,7 @@
 """The architecture study: its grid per scale, its ranking arithmetic and one small real run."""
 
 import logging
+import time
 
 import numpy as np
 import pandas as pd
@@ -50,6 +51,19 @@ def test_disconnected_cell_proxies(one_thread):
     values, seconds = proxies.score_all(cell, 0, x, y)
     assert values["synflow"] == 0.0 and np.isnan(values["jacov"]) and values["params"] == 73306
     assert set(seconds) == set(proxies.PROXIES) and all(s >= 0 for s in seconds.values())
+
+
+def test_gradient_proxies_share_one_backward_and_each_is_charged_for_it(one_thread):
+    x, y = inputs.batch("digits", 4, 0)
+    cell = parse_cell("|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|")
+    values, seconds = proxies.score_all(cell, 3, x, y, which=("grad_norm", "snip"))
+    alone = proxies._loss_grads(cell, 3, x, y)  # the same seeded network and batch, computed again
+    assert values["grad_norm"] == proxies.grad_norm(alone) and values["snip"] == proxies.snip(alone)
+    assert values["grad_norm"] > 0 and values["snip"] > 0
+    started = time.process_time()
+    proxies._loss_grads(cell, 3, x, y)
+    backward = time.process_time() - started
+    assert min(seconds["grad_norm"], seconds["snip"]) > 0.2 * backward  # the shared backward is in both
 
 
 def test_digit_inputs_are_not_cifar():
