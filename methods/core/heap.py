@@ -11,7 +11,7 @@ peak RSS to 2.9 GB; trimming as glibc does by default gave back no system time (
 
 Only on glibc (where ``mallopt`` exists), and only where the user has not set glibc's own
 ``MALLOC_MMAP_MAX_`` or ``MALLOC_TRIM_THRESHOLD_`` (theirs win) nor ``EFFREPRO_HEAP=glibc`` (glibc
-as it comes, e.g. for a paired measurement: ``benchmarks/heap_settings.py``). Elsewhere (macOS,
+as it comes, e.g. for a paired measurement: ``benchmarks/paired_runs.py --env glibc=EFFREPRO_HEAP=glibc``). Elsewhere (macOS,
 musl, Windows) nothing changes.
 
 A memory measurement must not count freed blocks the heap keeps: inside :func:`returning_freed_memory`
