@@ -159,3 +159,17 @@ Job 5: collect runs of study quantization
     result = concurrency.utilisation(intervals)
     assert result["span_s"] == 10 and result["seconds_by_jobs_running"] == {1: 7, 2: 3}
     assert result["alone_s"] == {"evaluate quantization/ptq": 5, "train quantization/qat": 2}
+
+
+def test_paired_runs_compare_results_not_measured_costs():
+    import paired_runs
+
+    first = {"accuracy@s0.50": 0.80, "prune_s@s0.50": 3.0, "latency_ms": 2.0, "n": 5}
+    second = {"accuracy@s0.50": 0.79, "prune_s@s0.50": 9.0, "latency_ms": 7.0, "n": 5}
+    assert paired_runs._results(first) == {"accuracy@s0.50": 0.80, "n": 5}  # costs are measurements
+    difference = paired_runs.largest_relative_difference(paired_runs._results(first), paired_runs._results(second))
+    assert difference == pytest.approx(0.01 / 0.80)
+    assert paired_runs.largest_relative_difference({"a": 0.0}, {"a": 0.0}) == 0.0
+    with paired_runs._arms(None, "glibc=EFFREPRO_HEAP=glibc") as (base, arms):
+        assert base == "glibc" and arms["glibc"]["EFFREPRO_HEAP"] == "glibc" and "EFFREPRO_HEAP" not in arms["this"]
+        assert all(env["PYTHONPATH"].startswith(str(BENCH.parent)) for env in arms.values())
