@@ -18,6 +18,7 @@ Python), unlike ``tracemalloc``, which sees only Python's allocator.
 from __future__ import annotations
 
 import datetime
+import json
 import math
 import os
 import platform
@@ -136,3 +137,12 @@ def machine_record(threads: int) -> dict:
             "capabilities": cpu.describe(), "cores": available_cores(),
             "python": platform.python_version(), "torch": torch.__version__, "torch_threads": threads,
             "load_average_start": list(os.getloadavg())}
+
+
+def train_evaluate_command(workdir: Path, spec: dict, run_dir: Path) -> list[str]:
+    """``effrepro train-evaluate`` of one run spec, one thread, reading the prepared data and the runs
+    it needs from where a workflow run in ``workdir`` left them, writing into ``run_dir``."""
+    data = [str(workdir / "resources" / "prepared" / f"{name}.npz") for name in spec["data"]]
+    needs = [str(workdir / "results" / spec["scale"] / need / "train.json") for need in spec["needs"]]
+    return ["effrepro", "train-evaluate", "--spec", json.dumps(spec), "--run-dir", str(run_dir),
+            "--data", *data, "--needs", *needs, "--threads", "1", "--gpus", "0"]

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from benchkit import ROOT, machine_record
+from benchkit import ROOT, machine_record, train_evaluate_command
 from methods.core import cpu, stats
 from methods.core.plan import build_plan
 from methods.core.study import load_study
@@ -42,10 +42,8 @@ def _retrain(workdir: Path, metrics_json: Path, scratch: Path) -> Path:
     spec = json.loads(metrics_json.read_text())["spec"]
     spec["params"] = {**spec["params"], "precision": "bfloat16"}
     run_dir = scratch / metrics_json.parent.relative_to(workdir / "results")
-    data = [str(workdir / "resources" / "prepared" / f"{name}.npz") for name in spec["data"]]
-    subprocess.run(["effrepro", "train-evaluate", "--spec", json.dumps(spec), "--run-dir", str(run_dir),
-                    "--data", *data, "--threads", "1", "--gpus", "0"], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    subprocess.run(train_evaluate_command(workdir, spec, run_dir), check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE)
     return run_dir / "metrics.json"
 
 

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from benchkit import ROOT, machine_record
+from benchkit import ROOT, machine_record, train_evaluate_command
 
 # one heavy run per study kind at laptop scale (the WrapNet evaluation is where the heap's effect was found)
 DEFAULT_RUNS = (
@@ -48,11 +48,7 @@ MEASURED_COSTS = ("prune_s@", "prune_peak_mb@", "latency", "seconds", "speedup")
 
 def _command(results: Path, run: str, scratch: Path) -> list[str]:
     spec = json.loads((results / run / "metrics.json").read_text())["spec"]
-    workdir = results.parents[1]
-    data = [str(workdir / "resources" / "prepared" / f"{name}.npz") for name in spec["data"]]
-    needs = [str(results / need / "train.json") for need in spec["needs"]]
-    return ["effrepro", "train-evaluate", "--spec", json.dumps(spec), "--run-dir", str(scratch),
-            "--data", *data, "--needs", *needs, "--threads", "1", "--gpus", "0"]
+    return train_evaluate_command(results.parents[1], spec, scratch)
 
 
 def _results(metrics: dict) -> dict:

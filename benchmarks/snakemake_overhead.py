@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from where_time_goes import job_records  # noqa: E402
 
 # Runs Snakemake's CLI in this interpreter and writes the process's own CPU time on exit.
-IN_PROCESS = """
+_IN_PROCESS = """
 import json, resource, sys
 from snakemake.cli import main
 code = 0
@@ -58,23 +58,30 @@ sys.exit(code)
 """
 
 
+def run_snakemake(work: Path, args: list[str], env: dict | None = None, timeout: float | None = None) -> float:
+    """Snakemake's CLI with ``args`` in ``work`` (exits with its output if it fails); returns the CPU
+    seconds of Snakemake's own process."""
+    own_file = work / ".snakemake_own_cpu.json"
+    result = subprocess.run([sys.executable, "-c", _IN_PROCESS, str(own_file), *args], cwd=work, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env, timeout=timeout)
+    if result.returncode:
+        raise SystemExit(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}")
+    own = json.loads(own_file.read_text())
+    own_file.unlink()
+    return own["user_s"] + own["system_s"]
+
+
 def timed_run(work: Path, scale: str, extra: list[str], code: Path = ROOT) -> dict:
     """One Snakemake run from empty results/ and reports/: wall, own, started and job CPU seconds.
     ``code``: the checkout whose ``methods`` package the workflow and its jobs import."""
     for generated in ("results", "reports", ".snakemake"):
         shutil.rmtree(work / generated, ignore_errors=True)
-    own_file = work / "snakemake_own_cpu.json"
-    command = [sys.executable, "-c", IN_PROCESS, str(own_file), "--cores", "8", "--config", f"scale={scale}", *extra]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(code), os.environ.get("PYTHONPATH")]))}
     before, start = os.times(), time.perf_counter()
-    result = subprocess.run(command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    own_cpu = run_snakemake(work, ["--cores", "8", "--config", f"scale={scale}", *extra], env)
     wall, after = time.perf_counter() - start, os.times()
-    if result.returncode:
-        raise SystemExit(f"snakemake {' '.join(extra)} failed:\n{result.stdout[-3000:]}")
-    own = json.loads(own_file.read_text())
     everything = (after.children_user - before.children_user) + (after.children_system - before.children_system)
     jobs = job_records(work / "results" / scale)
-    own_cpu = own["user_s"] + own["system_s"]
     return {"wall_s": wall, "snakemake_process_cpu_s": own_cpu, "all_cpu_s": everything,
             "jobs_cpu_s": float(jobs["cpu_s"].sum()), "jobs": len(jobs),
             "other_children_cpu_s": everything - own_cpu - float(jobs["cpu_s"].sum())}

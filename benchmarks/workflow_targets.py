@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +38,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from workflowkit import copy_workflow  # noqa: E402  (the tests' throw-away workflow copy)
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from snakemake_overhead import IN_PROCESS  # noqa: E402  (Snakemake's CLI in a process that reports its own CPU)
+from snakemake_overhead import run_snakemake  # noqa: E402  (Snakemake's CLI; reports its own process's CPU)
 
 TARGETS_S = {"dry_run_laptop": 5, "smoke_all_studies": 180, "noop_rerun_smoke": 5, "laptop_baselines": 300,
              "laptop_default": 3600, "laptop_download_adds": 1200}
@@ -53,16 +52,9 @@ def _children_cpu_s() -> float:
 
 def _timed(cwd: Path, *args: str, timeout: int = 3600) -> tuple[float, float, float]:
     """(wall seconds, CPU seconds, CPU seconds of Snakemake's own process) of one Snakemake run."""
-    own_file = cwd / ".snakemake_own_cpu.json"
     start, cpu = time.perf_counter(), _children_cpu_s()
-    result = subprocess.run([sys.executable, "-c", IN_PROCESS, str(own_file), *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, timeout=timeout)
-    elapsed = time.perf_counter() - start
-    if result.returncode:
-        raise SystemExit(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}")
-    own = json.loads(own_file.read_text())
-    own_file.unlink()
-    return elapsed, _children_cpu_s() - cpu, own["user_s"] + own["system_s"]
+    own = run_snakemake(cwd, list(args), timeout=timeout)
+    return time.perf_counter() - start, _children_cpu_s() - cpu, own
 
 
 def main() -> None:

@@ -50,10 +50,6 @@ def glibc_function(name: str):
         return None
 
 
-def _mallopt():
-    return glibc_function("mallopt")
-
-
 _kept = False  # whether keep_freed_memory changed this process's settings
 
 
@@ -62,7 +58,7 @@ def keep_freed_memory() -> bool:
     reuse. Returns whether the settings were applied (False: not glibc, or the user chose otherwise)."""
     if any(name in os.environ for name in USER_SETTINGS) or os.environ.get(OPT_OUT[0]) == OPT_OUT[1]:
         return False
-    mallopt = _mallopt()
+    mallopt = glibc_function("mallopt")
     if mallopt is None:
         return False
     global _kept
@@ -75,7 +71,7 @@ def returning_freed_memory() -> Iterator[None]:
     """Inside the block, blocks over 128 KiB are mapped and unmapped one by one (glibc's behaviour
     before it raises its thresholds); afterwards the heap keeps freed memory again. Changes nothing
     where :func:`keep_freed_memory` did not apply."""
-    mallopt = _mallopt() if _kept else None
+    mallopt = glibc_function("mallopt") if _kept else None
     if mallopt is None:
         yield
         return

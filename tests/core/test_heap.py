@@ -38,7 +38,7 @@ def _faults(mode: str, **env) -> tuple[bool, int]:
     return out[0] == "True", int(out[1])
 
 
-@pytest.mark.skipif(heap._mallopt() is None, reason="not glibc: the heap settings do not apply")
+@pytest.mark.skipif(heap.glibc_function("mallopt") is None, reason="not glibc: the heap settings do not apply")
 def test_forward_passes_reuse_freed_heap_instead_of_faulting_in_new_pages():
     applied, kept = _faults("keep")
     _, fresh = _faults("glibc")
@@ -75,7 +75,7 @@ def _peak(mode: str) -> float:
     return float(out)
 
 
-@pytest.mark.skipif(heap._mallopt() is None or not os.path.exists("/proc/self/clear_refs"),
+@pytest.mark.skipif(heap.glibc_function("mallopt") is None or not os.path.exists("/proc/self/clear_refs"),
                     reason="needs glibc and Linux's resettable peak RSS")
 def test_a_peak_memory_block_counts_what_it_holds_not_what_the_heap_keeps():
     assert 95 <= _peak("with") <= 130  # 100 MiB at a time
