@@ -11,7 +11,10 @@ embeddings) and perplexity for the decoders. Decoders run where the job's planne
 them (:mod:`methods.pruning.placement`): float32 on the CPU, or float16 on a GPU when the job has
 one; the encoder stays on the CPU. Training saves each method's keep-vector per target sparsity
 with its pruning time and peak memory; evaluation removes the units physically and measures
-quality, parameters and latency against the dense model.
+quality, parameters and latency against the dense model, then, where the schedule has an
+``adaptation`` budget, adapts each pruned model with LoRA on held-out calibration text
+(:mod:`methods.pruning.adaptation`: the same steps and windows for every method) and measures its
+quality again (``<metric>_adapted``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from methods.core.study import RunContext
 from methods.data import wikitext2
 from methods.data.formats import load_arrays
 
+from . import adaptation as lora
 from . import bonsai as bonsai_lib
 from . import lm_windows
 from .decoder_units import LLAMA, DecoderTarget, load_decoder, load_hub_decoder, perplexity
@@ -105,17 +109,26 @@ class TransformerModel:
     reference: Callable  # (dense, evaluation batches) -> what ``quality`` compares with
     quality: Callable  # (pruned, evaluation batches, reference) -> value
     timed: type  # input_ids -> output wrapper for the latency timer
+    teacher: Callable  # (dense, batch) -> what the adaptation loss compares the pruned model's output with
+    adaptation_loss: Callable  # AdaptationConfig -> (model, batch, teacher) -> loss
     placed: bool = True  # False: float32 on the CPU whatever the job's resources
 
 
 def _decoder(load: Callable) -> TransformerModel:
     return TransformerModel(load, _decoder_target, LLAMA, "perplexity", lambda dense, batches: None,
-                            lambda model, batches, reference: perplexity(model, batches), _Decoder)
+                            lambda model, batches, reference: perplexity(model, batches), _Decoder,
+                            lora.decoder_teacher, lambda config: lora.decoder_loss(config.kl_weight))
+
+
+def _encoder_teacher(dense, batch: dict) -> torch.Tensor:
+    with torch.no_grad():
+        return embed(dense, batch)
 
 
 MODELS = {
     "all-MiniLM-L6-v2": TransformerModel(_load_minilm, lambda model, draw, params, seed: EncoderTarget(
-        model, draw(seed), params["block"], calibration=draw), BERT, "cosine", _embeddings, _cosine, _Encoder, placed=False),
+        model, draw(seed), params["block"], calibration=draw), BERT, "cosine", _embeddings, _cosine, _Encoder,
+        _encoder_teacher, lambda config: lora.encoder_loss(embed), placed=False),
     "SmolLM2-135M-Instruct": _decoder(_load_smollm2),
     "meta-llama/Llama-2-7b-hf": _decoder(_hub_loader("meta-llama/Llama-2-7b-hf")),
     "meta-llama/Meta-Llama-3-8B": _decoder(_hub_loader("meta-llama/Meta-Llama-3-8B")),
@@ -162,12 +175,13 @@ def _wikitext_ids(ctx: RunContext, tokenizer, split: str) -> torch.Tensor:
     return lm_windows.encode(tokenizer, lm_windows.protocol_text(load_arrays(ctx.data[wikitext2.NAME]), split))
 
 
-def _calibration_draw(ctx: RunContext, params: dict, tokenizer, device: str) -> Callable[[int], dict]:
-    """``seed -> batch`` of ``calibration_windows`` windows of ``context`` tokens at seeded offsets
-    of the concatenated calibration text (WikiText-2's train split joined with spaces, or the
-    calibration sentences joined with spaces); an encoder's windows are framed by its [CLS] and
-    [SEP] tokens, as every input it was trained on."""
-    count, context = params["calibration_windows"], params["context"]
+def _calibration_draw(ctx: RunContext, params: dict, tokenizer, device: str, count: int | None = None,
+                      context: int | None = None) -> Callable[[int], dict]:
+    """``seed -> batch`` of ``count`` (default ``calibration_windows``) windows of ``context``
+    (default the schedule's) tokens at seeded offsets of the concatenated calibration text
+    (WikiText-2's train split joined with spaces, or the calibration sentences joined with spaces);
+    an encoder's windows are framed by its [CLS] and [SEP] tokens, as every input it was trained on."""
+    count, context = count or params["calibration_windows"], context or params["context"]
     if ctx.run.dataset == wikitext2.NAME:
         ids, frame = _wikitext_ids(ctx, tokenizer, "train"), None
     else:
@@ -243,12 +257,35 @@ def train_transformer(ctx: RunContext) -> dict:
             "dtype": placement.dtype, "model_revision": getattr(model.config, "_commit_hash", None)}
 
 
-def _record(metrics: dict, spec: TransformerModel, key: str, value: float) -> None:
+def _record(metrics: dict, spec: TransformerModel, key: str, value: float, suffix: str = "") -> None:
     """The quality of one pruned model; perplexity also as its log (the mean token NLL), which
     averages over seeds without one collapsed model dominating the mean."""
-    metrics[f"{spec.metric}@{key}"] = value
+    metrics[f"{spec.metric}{suffix}@{key}"] = value
     if spec.metric == "perplexity":
-        metrics[f"nll@{key}"] = math.log(value)
+        metrics[f"nll{suffix}@{key}"] = math.log(value)
+
+
+def _adaptation(ctx: RunContext, params: dict, spec: TransformerModel, tokenizer, dense,
+                device: str) -> tuple[lora.AdaptationConfig, Callable] | None:
+    """The schedule's adaptation budget and ``step -> [(batch, teacher)]``: every step's windows are
+    seeded by the run's seed and the step, so every method of a seed adapts on the same text.
+    Without ``rows`` the teacher's outputs are computed once for all methods (laptop scale);
+    with ``rows`` (a 7B model's windows) they are computed again in every step."""
+    if "adaptation" not in params:
+        return None
+    config = lora.AdaptationConfig(**params["adaptation"])
+    draw = _calibration_draw(ctx, params, tokenizer, device, config.windows, config.context)
+    seed = derive_seed(ctx.run.seed, "adaptation windows")
+
+    def step_batches(step: int) -> list[tuple[dict, torch.Tensor]]:
+        batch = draw(seed + step)
+        rows = config.rows or config.windows
+        parts = [{key: value[i:i + rows] for key, value in batch.items()} for i in range(0, config.windows, rows)]
+        return [(part, spec.teacher(dense, part)) for part in parts]
+
+    if config.rows is not None:
+        return config, step_batches
+    return config, [step_batches(step) for step in range(config.steps)].__getitem__
 
 
 def evaluate_transformer(ctx: RunContext) -> dict:
@@ -267,10 +304,23 @@ def evaluate_transformer(ctx: RunContext) -> dict:
     base_params = measure.count_parameters(dense)
     metrics, timings = {}, {}
     reference = spec.reference(dense, batches)
-    if spec.metric == "perplexity":
-        _record(metrics, spec, "dense@s0.00", spec.quality(dense, batches, reference))
     timed = (None if "timed_sparsities" not in params
              else tuple(f"@s{goal:.2f}" for goal in params["timed_sparsities"]))
+    adaptation = _adaptation(ctx, params, spec, tokenizer, dense, placement.device)
+
+    def adapted(model, key: str) -> None:
+        """Adapt ``model`` (in place) and record its quality afterwards, and the seconds it took."""
+        if adaptation is not None:
+            config, step_batches = adaptation
+            done = lora.adapt(model, spec.arch, step_batches, spec.adaptation_loss(config), config,
+                              derive_seed(ctx.run.seed, "adaptation"))
+            _record(metrics, spec, key, spec.quality(model, batches, reference), suffix="_adapted")
+            metrics[f"adapt_s@{key}"] = done["seconds"]
+
+    if spec.metric == "perplexity":  # the dense reference, also after the same adaptation (in-domain text)
+        _record(metrics, spec, "dense@s0.00", spec.quality(dense, batches, reference))
+        if adaptation is not None:
+            adapted(copy.deepcopy(dense), "dense@s0.00")
     for key, keep in saved.items():
         model = copy.deepcopy(dense)  # the dense model is never changed; a copy is 10x cheaper than reloading
         remove_units(model, keep, layout, spec.arch)
@@ -286,5 +336,6 @@ def evaluate_transformer(ctx: RunContext) -> dict:
             timings[f"measured_speedup@{key}"], _ = paired_speedup(
                 spec.timed(dense), spec.timed(model), example, params.get("latency_batch", 8), ctx.threads,
                 rounds=3, min_run_time=ctx.timing_seconds(0.1))
+        adapted(model, key)
         del model  # freed before the next copy: a GPU holds the dense model and one pruned copy at a time
     return {"metrics": metrics, "timings": timings}

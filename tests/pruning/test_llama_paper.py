@@ -174,7 +174,8 @@ def test_a_paper_scale_job_trains_and_evaluates_end_to_end_on_a_tiny_llama(tiny_
     model_name = planned.params["model"]
     monkeypatch.setitem(T.MODELS, model_name, T._decoder(lambda ctx, placement: (_Bytes(), tiny_llama)))
     params = {**planned.params, "context": 16, "calibration_windows": 4, "taylor_probes": 2, "forward_rows": 3,
-              "eval_batch": 4, "block": 16, "methods": ["magnitude", "flap", "taylor"]}
+              "eval_batch": 4, "block": 16, "methods": ["magnitude", "flap", "taylor"],
+              "adaptation": {**planned.params["adaptation"], "steps": 2, "windows": 2, "context": 16, "rank": 2}}
     run = dataclasses.replace(planned, params=params)
     ctx = RunContext(run, "paper", tmp_path, {"wikitext2": tmp_path / "wikitext2.npz"}, {}, 1, logging.getLogger("t"),
                      planned.resources.gpu)
@@ -191,3 +192,5 @@ def test_a_paper_scale_job_trains_and_evaluates_end_to_end_on_a_tiny_llama(tiny_
     for method in ("magnitude", "flap", "taylor"):
         assert metrics[f"sparsity@{method}@s0.50"] == pytest.approx(0.5, abs=0.05)
         assert metrics[f"param_fraction@{method}@s0.50"] < metrics[f"param_fraction@{method}@s0.20"] < 1
+        # adapted one window per forward pass (rows=1), the teacher recomputed every step, as at paper scale
+        assert math.isfinite(metrics[f"nll_adapted@{method}@s0.50"]) and metrics[f"adapt_s@{method}@s0.50"] > 0
