@@ -153,7 +153,10 @@ def _llama(size: dict, smollm2: str | None, dtype: torch.dtype, device: str):
 
 
 def check_llama(size: dict, device: str, smollm2: str | None) -> dict:
-    """float16 forward, perplexity, unit removal and perplexity again, on the pruning study's decoder path."""
+    """float16 forward, perplexity, unit removal and perplexity again, then two LoRA adaptation steps
+    with one window per forward pass (float32 adapters on the float16 model, as at paper scale), on
+    the pruning study's decoder path."""
+    from methods.pruning import adaptation as lora
     from methods.pruning.decoder_units import LLAMA, perplexity
     from methods.pruning.priors import output_statistics, wanda_prior
     from methods.pruning.units import remove_units, unit_layout
@@ -169,6 +172,7 @@ def check_llama(size: dict, device: str, smollm2: str | None) -> dict:
     model.to(half)
     error = float((logits16 - logits32).abs().max() / logits32.abs().max())
     dense = perplexity(model, [batch])
+    teacher = lora.decoder_teacher(model, batch)
     layout = unit_layout(model, LLAMA, size["block"])
     scores = wanda_prior(model, layout, LLAMA, output_statistics(model, LLAMA, [batch]))  # Bonsai's prior, in fp16
     heads, blocks = layout.split(scores)
@@ -178,12 +182,19 @@ def check_llama(size: dict, device: str, smollm2: str | None) -> dict:
     remove_units(model, keep, layout, LLAMA)
     pruned = perplexity(model, [batch])
     _sync(device)
-    if not (math.isfinite(dense) and math.isfinite(pruned)):
-        raise FloatingPointError(f"non-finite perplexity: dense {dense}, pruned {pruned}")
+    prune_seconds = time.perf_counter() - start
+    config = lora.AdaptationConfig(steps=2, windows=size["rows"], context=size["tokens"], rank=8, lr=1e-4, warmup=0,
+                                   rows=1)
+    windows = [({key: value[i:i + 1] for key, value in batch.items()}, teacher[i:i + 1]) for i in range(size["rows"])]
+    done = lora.adapt(model, LLAMA, lambda step: windows, lora.decoder_loss(config.kl_weight), config, seed=0)
+    adapted = perplexity(model, [batch])
+    _sync(device)
+    if not all(math.isfinite(value) for value in (dense, pruned, adapted, done["last_loss"])):
+        raise FloatingPointError(f"non-finite perplexity: dense {dense}, pruned {pruned}, adapted {adapted}")
     return {"weights": weights, "dtype": "float16", "fp16_vs_fp32_max_rel_logit_error": error,
-            "perplexity_dense": dense, "perplexity_pruned": pruned, "kept_units": int(keep.sum()),
-            "units": int(keep.numel()), "prune_and_eval_seconds": time.perf_counter() - start,
-            "peak_mb": _peak_mb(device)}
+            "perplexity_dense": dense, "perplexity_pruned": pruned, "perplexity_adapted": adapted,
+            "kept_units": int(keep.sum()), "units": int(keep.numel()), "prune_and_eval_seconds": prune_seconds,
+            "adapt_seconds": done["seconds"], "peak_mb": _peak_mb(device)}
 
 
 def run(size: str, device: str, omniglot: str | None = None, smollm2: str | None = None) -> dict:

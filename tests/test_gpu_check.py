@@ -29,6 +29,8 @@ def test_gpu_check_runs_every_path_at_tiny_size_on_cpu(tmp_path):
     # float16 logits stay within a percent of float32 on the same weights; pruning keeps perplexity finite
     assert llama["fp16_vs_fp32_max_rel_logit_error"] < 1e-2
     assert math.isfinite(llama["perplexity_dense"]) and math.isfinite(llama["perplexity_pruned"])
+    # two float32-adapter LoRA steps on the float16 model, one window per pass, as the paper-scale adaptation
+    assert math.isfinite(llama["perplexity_adapted"]) and llama["adapt_seconds"] > 0
 
 
 def test_a_failing_check_is_recorded_and_the_others_still_run(tmp_path, monkeypatch):
