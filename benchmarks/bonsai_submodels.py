@@ -1,13 +1,14 @@
 """Bonsai's quality against the number of sub-models per round (has the estimate converged?).
 
-    python benchmarks/bonsai_submodels.py [--masks 12 25 50 100 200] [--seeds 0 1] [--sparsity 0.2]
-                                          [--out benchmarks/results/bonsai_submodels.json]
+    python benchmarks/bonsai_submodels.py [--masks 12 25 50 100 200] [--seeds 0 1 2 3 4] [--sparsity 0.2]
+                                          [--out benchmarks/results/bonsai_submodels.json] [--plot]
 
 all-MiniLM-L6-v2 pruned by Bonsai (``methods.pruning.bonsai``, 5% per round) with the laptop
 table's calibration (4 windows of 48 tokens, redrawn every round) and evaluation (cosine to the
 dense model's embeddings of the 64 held-out sentences), for each number of sub-models per round
 and seed; the Wanda-sp baseline at the same sparsity is the reference line. Writes the JSON and a
-figure beside it (``.png``). Needs ``resources/prepared/pydoc_sentences.npz`` (``snakemake``
+figure beside it (``.png``: each seed, the mean with its 95% t interval; ``--plot`` redraws it from
+the JSON). Needs ``resources/prepared/pydoc_sentences.npz`` (``snakemake``
 prepares it).
 """
 
@@ -23,6 +24,7 @@ from types import SimpleNamespace
 import torch
 
 from methods.core.seeding import derive_seed
+from methods.core.stats import t_interval
 from methods.pruning import bonsai as B
 from methods.pruning import runs_transformer as T
 from methods.pruning.encoder_units import EncoderTarget, load_encoder, minilm_folder
@@ -46,10 +48,15 @@ def _setup(params: dict):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--masks", type=int, nargs="+", default=[12, 25, 50, 100, 200])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--sparsity", type=float, default=0.2)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/bonsai_submodels.json"))
+    parser.add_argument("--plot", action="store_true", help="only redraw the figure from --out")
     args = parser.parse_args()
+    if args.plot:
+        record = json.loads(args.out.read_text())
+        _figure(record["rows"], args.out.with_suffix(".png"), record["sparsity"])
+        return
     torch.set_num_threads(1)
     params = dict(_ENCODER["laptop"])
     model, draw, batches, reference = _setup(params)
@@ -82,21 +89,27 @@ def _figure(rows: list[dict], path: Path, goal: float) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullLocator
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
     bonsai = [r for r in rows if r["method"] == "bonsai"]
-    ax.scatter([r["n_masks"] for r in bonsai], [r["cosine"] for r in bonsai], label="Bonsai (each seed)")
+    ax.scatter([r["n_masks"] for r in bonsai], [r["cosine"] for r in bonsai], s=12, alpha=0.5, color="#0072B2",
+               label="Bonsai (each seed)")
     masks = sorted({r["n_masks"] for r in bonsai})
-    means = [sum(r["cosine"] for r in bonsai if r["n_masks"] == n) / sum(r["n_masks"] == n for r in bonsai)
-             for n in masks]
-    ax.plot(masks, means, label="Bonsai (mean)")
-    wanda = [r["cosine"] for r in rows if r["method"] == "wanda"]
-    ax.axhline(sum(wanda) / len(wanda), linestyle="--", color="grey", label="Wanda-sp (mean)")
-    ax.set(xscale="log", xlabel="sub-models per round", ylabel="cosine to dense (held out)",
+    intervals = [t_interval(r["cosine"] for r in bonsai if r["n_masks"] == n) for n in masks]
+    ax.errorbar(masks, [i.mean for i in intervals], yerr=[[i.mean - i.low for i in intervals],
+                                                          [i.high - i.mean for i in intervals]],
+                color="#0072B2", capsize=3, label=f"Bonsai (mean, 95% t interval, n={intervals[0].n})")
+    wanda = t_interval(r["cosine"] for r in rows if r["method"] == "wanda")
+    ax.axhline(wanda.mean, linestyle="--", color="grey", label="Wanda-sp (mean)")
+    ax.set_xscale("log")
+    ax.set_xticks(masks, [str(n) for n in masks])  # plain numbers, not 10^x labels that overlap
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set(xlabel="sub-models per round", ylabel="cosine to dense (held out)",
            title=f"all-MiniLM-L6-v2 at {goal:.0%} sparsity")
-    ax.legend()
+    ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=200)
 
 
 if __name__ == "__main__":

@@ -317,7 +317,7 @@ def evaluate_transformer(ctx: RunContext) -> dict:
             _record(metrics, spec, key, spec.quality(model, batches, reference), suffix="_adapted")
             metrics[f"adapt_s@{key}"] = done["seconds"]
 
-    if spec.metric == "perplexity":  # the dense reference, also after the same adaptation (in-domain text)
+    if spec.metric == "perplexity" and params.get("dense_row"):  # the dense reference, also after adaptation
         _record(metrics, spec, "dense@s0.00", spec.quality(dense, batches, reference))
         if adaptation is not None:
             adapted(copy.deepcopy(dense), "dense@s0.00")

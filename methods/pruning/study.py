@@ -151,6 +151,8 @@ def _transformer_runs(study: str, scale: str, seeds: int) -> list[Run]:
                 sparsities = SPARSITIES if scale != "smoke" else SPARSITIES[1::2]  # smoke: 20% and 50%
                 params = {**schedule, "methods": list(members), "sparsities": list(sparsities), "block": block,
                           "model": model}
+                if method == one_shot:  # the baselines' run measures the dense model's row, once per seed
+                    params["dense_row"] = True
                 if model in _LLAMAS:  # Bonsai's 10 rounds of 200 sub-models take hours on one GPU, and so does
                     # adapting each pruned model (about 7.7M tokens forward and backward through a 7B model)
                     resources, evaluation = _llama_resources(1440 if method == bonsai else 360), _llama_resources(1440)

@@ -125,3 +125,16 @@ def test_gradient_accumulation_over_rows_equals_one_pass(tiny_llama):
 def test_config_rejects_an_empty_budget():
     with pytest.raises(ValueError, match="steps"):
         _config(steps=0)
+
+
+def test_every_laptop_transformer_run_adapts_and_only_the_baselines_run_measures_the_dense_row():
+    """The same adaptation budget for every method of a model, and one dense row per seed (the table's n is
+    the number of seeds, not twice it)."""
+    from methods.pruning.study import STUDY
+
+    runs = [r for r in STUDY.grid("laptop", 5) if r.dataset == "pydoc_sentences"]
+    for model in {r.params["model"] for r in runs}:
+        budgets = {str(r.params["adaptation"]) for r in runs if r.params["model"] == model}
+        assert len(budgets) == 1, model
+    assert {(r.method, r.params.get("dense_row", False)) for r in runs} == {
+        ("one_shot", True), ("bonsai", False), ("one_shot_llm", True), ("bonsai_llm", False)}
