@@ -10,8 +10,8 @@ one epoch on 10,000 images) it prunes with ``methods.pruning.structured`` and wi
 budget (one epoch on 2,048 images), and reports pruning time, parameters, FLOPs (the suite's
 counter for both), accuracy before and after fine-tuning on 2,000 test images, CPU latency at batch
 64 (timed in alternation with the dense model, median of 5 ratios), and the overlap (Jaccard) of
-the channels the two keep. torch-pruning must be installed
-(``pip install --no-deps torch-pruning==1.6.1``); it is not a dependency of the suite.
+the channels the two keep. torch-pruning 1.6.1 is pinned in ``requirements/base.txt`` (a test holds
+our LLaMA magnitude baseline to it).
 """
 
 from __future__ import annotations
