@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch_pruning as tp  # a pinned test dependency (requirements/base.txt): never skipped
 
 from methods.pruning import decoder_units as D
 from methods.pruning import units as U
 
-tp = pytest.importorskip("torch_pruning")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import torch_pruning_peer as peer  # noqa: E402
