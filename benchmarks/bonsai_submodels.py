@@ -2,6 +2,7 @@
 
     python benchmarks/bonsai_submodels.py [--model minilm|smollm2] [--masks 12 25 50 100 200]
                                           [--seeds 0 1 2 3 4] [--sparsity 0.2] [--out <json>] [--plot]
+                                          [--prepared resources/prepared]
 
 all-MiniLM-L6-v2 or SmolLM2-135M pruned by Bonsai (``methods.pruning.bonsai``, 5% per round) with
 the laptop table's calibration (windows of the calibration sentences, redrawn every round) and
@@ -10,8 +11,8 @@ sentences), no adaptation, for each number of sub-models per round and seed; the
 at the same sparsity is the reference line. Writes the JSON (default
 ``benchmarks/results/bonsai_submodels[_smollm2].json``) and a figure beside it (``.png``: each
 seed, the mean with its 95% t interval; ``--plot`` redraws it from the JSON). Needs
-``resources/prepared/pydoc_sentences.npz`` (and ``smollm2_135m_instruct.npz``; ``snakemake``
-prepares them).
+``pydoc_sentences.npz`` (and ``smollm2_135m_instruct.npz``) in ``--prepared``; ``snakemake``
+prepares them.
 """
 
 from __future__ import annotations
@@ -34,17 +35,16 @@ from methods.pruning.one_shot import one_shot
 from methods.pruning.study import _DECODER, _ENCODER, _TRANSFORMERS
 from methods.pruning.units import remove_units, sparsity
 
-PREPARED = Path("resources/prepared")
 # --model -> (model name, laptop schedule, quality metric, output file)
 MODELS = {"minilm": ("all-MiniLM-L6-v2", _ENCODER["laptop"], "cosine", "bonsai_submodels.json"),
           "smollm2": ("SmolLM2-135M-Instruct", _DECODER["laptop"], "nll", "bonsai_submodels_smollm2.json")}
 LABELS = {"cosine": "cosine to dense (held out)", "nll": "held-out NLL (nats/token, lower is better)"}
 
 
-def _setup(name: str, params: dict):
+def _setup(name: str, params: dict, prepared: Path):
     ctx = SimpleNamespace(run=SimpleNamespace(dataset="pydoc_sentences"),
-                          data={"pydoc_sentences": PREPARED / "pydoc_sentences.npz",
-                                "smollm2_135m_instruct": PREPARED / "smollm2_135m_instruct.npz"})
+                          data={"pydoc_sentences": prepared / "pydoc_sentences.npz",
+                                "smollm2_135m_instruct": prepared / "smollm2_135m_instruct.npz"})
     spec = T.MODELS[name]
     tokenizer, model = spec.load(ctx, T.CPU)
     draw = T._calibration_draw(ctx, params, tokenizer, "cpu")
@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--sparsity", type=float, default=0.2)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--plot", action="store_true", help="only redraw the figure from --out")
+    parser.add_argument("--prepared", type=Path, default=Path("resources/prepared"))
     args = parser.parse_args()
     name, schedule, metric, file = MODELS[args.model]
     out = args.out or Path("benchmarks/results") / file
@@ -69,7 +70,7 @@ def main() -> None:
         return
     torch.set_num_threads(1)
     params = {**schedule, "block": _TRANSFORMERS[name][2]}
-    spec, model, draw, batches, reference = _setup(name, params)
+    spec, model, draw, batches, reference = _setup(name, params, args.prepared)
 
     def quality(keep, layout) -> float:
         value = spec.quality(remove_units(copy.deepcopy(model), keep, layout, spec.arch), batches, reference)
