@@ -47,6 +47,7 @@ from methods.pruning.units import remove_units, sparsity
 MODELS = {"minilm": ("all-MiniLM-L6-v2", _ENCODER["laptop"], "cosine", "bonsai_submodels.json"),
           "smollm2": ("SmolLM2-135M-Instruct", _DECODER["laptop"], "nll", "bonsai_submodels_smollm2.json")}
 LABELS = {"cosine": "cosine to dense (held out)", "nll": "held-out NLL (nats/token, lower is better)"}
+RANGES = {"cosine": (-1.0, 1.0), "nll": (0.0, float("inf"))}  # intervals are clipped to these when drawn
 
 
 def _setup(name: str, params: dict, prepared: Path):
@@ -154,8 +155,9 @@ def _figure(record: dict, path: Path) -> None:
                label="Bonsai (each seed)")
     masks = sorted({r["n_masks"] for r in bonsai})
     intervals = [t_interval(r[metric] for r in bonsai if r["n_masks"] == n) for n in masks]
-    ax.errorbar(masks, [i.mean for i in intervals], yerr=[[i.mean - i.low for i in intervals],
-                                                          [i.high - i.mean for i in intervals]],
+    floor, ceiling = RANGES[metric]
+    ax.errorbar(masks, [i.mean for i in intervals], yerr=[[i.mean - max(i.low, floor) for i in intervals],
+                                                          [min(i.high, ceiling) - i.mean for i in intervals]],
                 color="#0072B2", capsize=3, label=f"Bonsai (mean, 95% t interval, n={_counts(intervals)} seeds)")
     wanda = t_interval(r[metric] for r in rows if r["method"] == "wanda")
     ax.axhline(wanda.mean, linestyle="--", color="grey", label="Wanda-sp (mean)")
