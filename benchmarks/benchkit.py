@@ -27,6 +27,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 from methods.core import rss
 from methods.core.provenance import cpu_model
@@ -137,6 +138,13 @@ def machine_record(threads: int) -> dict:
             "capabilities": cpu.describe(), "cores": available_cores(),
             "python": platform.python_version(), "torch": torch.__version__, "torch_threads": threads,
             "load_average_start": list(os.getloadavg())}
+
+
+def prepared_context(prepared: Path, dataset: str, *names: str) -> SimpleNamespace:
+    """The part of a run context a study's data helpers read (``ctx.run.dataset``, ``ctx.data``), for
+    ``dataset`` and the other prepared ``names`` in the folder ``prepared``."""
+    data = {name: prepared / f"{name}.npz" for name in (dataset, *names)}
+    return SimpleNamespace(data=data, run=SimpleNamespace(dataset=dataset))
 
 
 def train_evaluate_command(workdir: Path, spec: dict, run_dir: Path) -> list[str]:

@@ -29,10 +29,10 @@ import json
 import math
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import torch
+from benchkit import prepared_context
 
 from methods.core.seeding import derive_seed
 from methods.core.stats import t_interval
@@ -51,9 +51,7 @@ RANGES = {"cosine": (-1.0, 1.0), "nll": (0.0, float("inf"))}  # intervals are cl
 
 
 def _setup(name: str, params: dict, prepared: Path):
-    ctx = SimpleNamespace(run=SimpleNamespace(dataset="pydoc_sentences"),
-                          data={"pydoc_sentences": prepared / "pydoc_sentences.npz",
-                                "smollm2_135m_instruct": prepared / "smollm2_135m_instruct.npz"})
+    ctx = prepared_context(prepared, "pydoc_sentences", "smollm2_135m_instruct")
     spec = T.MODELS[name]
     tokenizer, model = spec.load(ctx, T.CPU)
     draw = T._calibration_draw(ctx, params, tokenizer, "cpu")

@@ -39,18 +39,15 @@ from __future__ import annotations
 
 import argparse
 import copy
-import datetime
 import json
 import math
-import platform
 import signal
-import subprocess
 import time
 import warnings
 from pathlib import Path
-from types import SimpleNamespace
 
 import torch
+from benchkit import machine_record, prepared_context
 
 from methods.core.seeding import derive_seed
 from methods.pruning import decoder_units, one_shot, runs_transformer, units
@@ -131,23 +128,13 @@ def _calibration_nll(model, batch: dict) -> torch.Tensor:
     return nll.sum() / tokens.sum()
 
 
-def _context(prepared: Path) -> SimpleNamespace:
-    data = {"pydoc_sentences": prepared / "pydoc_sentences.npz",
-            "smollm2_135m_instruct": prepared / "smollm2_135m_instruct.npz"}
-    return SimpleNamespace(data=data, run=SimpleNamespace(dataset="pydoc_sentences"))
-
-
-def _git_commit() -> str:
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-
-
 def scores(prepared: Path, probe_seconds: int) -> tuple:
     """The dense model, its layout and evaluation batches, and the block scores of every (tool, method)."""
     import torch_pruning as tp
 
     params = {**_DECODER["laptop"], "block": 64}
     spec = runs_transformer.MODELS[MODEL]
-    ctx = _context(prepared)
+    ctx = prepared_context(prepared, "pydoc_sentences", "smollm2_135m_instruct")
     tokenizer, model = spec.load(ctx, CPU)
     draw = runs_transformer._calibration_draw(ctx, params, tokenizer, "cpu")
     target = spec.target(model, draw, params, derive_seed(SEED, "calibration"))
@@ -191,25 +178,24 @@ def run(prepared: Path, sparsities: tuple[float, ...], probe_seconds: int) -> di
     start = time.perf_counter()
     dense, layout, evaluation, block_scores, probe, params = scores(prepared, probe_seconds)
     rows = []
+    ours_kept = {(method, goal): layout.split(select_mlp(score, layout, goal))[1].flatten()
+                 for (tool, method), score in block_scores.items() if tool == "effrepro" for goal in sparsities}
     for (tool, method), score in block_scores.items():
         ours = block_scores[("effrepro", method)]
         for goal in sparsities:
             keep = select_mlp(score, layout, goal)
             kept = layout.split(keep)[1].flatten()
-            ours_kept = layout.split(select_mlp(ours, layout, goal))[1].flatten()
             rows.append({"tool": tool, "method": method, "mlp_sparsity": goal,
                          "sparsity": units.sparsity(keep, layout),
                          "blocks_kept_per_layer": kept.reshape(layout.layers, -1).sum(1).int().tolist(),
-                         "jaccard_with_effrepro": jaccard(kept, ours_kept),
+                         "jaccard_with_effrepro": jaccard(kept, ours_kept[(method, goal)]),
                          "spearman_with_effrepro": float(spearmanr(score.numpy(), ours.numpy()).statistic),
                          "nll": held_out_nll(dense, keep, layout, evaluation)})
     return {"model": MODEL, "units": "MLP blocks only (attention dense; see attention_probe)",
             "layout": {"layers": layout.layers, "blocks": layout.blocks, "block": layout.block},
             "schedule": params, "seed": SEED, "dense_nll": math.log(decoder_units.perplexity(dense, evaluation)),
             "attention_probe": probe, "rows": rows, "seconds": time.perf_counter() - start,
-            "commit": _git_commit(), "machine": platform.processor() or platform.machine(),
-            "date": datetime.datetime.now().isoformat(timespec="seconds"), "torch": torch.__version__,
-            "torch_pruning": _version("torch-pruning")}
+            **machine_record(threads=1), "torch_pruning": _version("torch-pruning")}
 
 
 def _version(name: str) -> str:

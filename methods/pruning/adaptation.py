@@ -96,8 +96,10 @@ def _projections(model: nn.Module, arch: Architecture) -> list[tuple[nn.Module, 
     return found
 
 
-def attach(model: nn.Module, arch: Architecture, config: AdaptationConfig, seed: int) -> list[LoRALinear]:
-    """Freeze ``model`` and wrap each projection in a :class:`LoRALinear` (in place)."""
+def attach(model: nn.Module, arch: Architecture, config: AdaptationConfig,
+           seed: int) -> list[tuple[nn.Module, LoRALinear]]:
+    """Freeze ``model`` and wrap each projection in a :class:`LoRALinear` (in place); returns
+    (layer, adapter) pairs for :func:`merge`."""
     for parameter in model.parameters():
         parameter.requires_grad_(False)
     generator = torch.Generator().manual_seed(seed)
@@ -105,30 +107,22 @@ def attach(model: nn.Module, arch: Architecture, config: AdaptationConfig, seed:
     for layer, linear in _projections(model, arch):
         adapter = LoRALinear(linear, config.rank, config.rank * config.alpha_ratio, config.dropout, generator)
         _replace(layer, linear, adapter)
-        adapters.append(adapter)
+        adapters.append((layer, adapter))
     return adapters
 
 
-def merge(model: nn.Module, arch: Architecture) -> nn.Module:
-    """Replace every :class:`LoRALinear` by its merged ``nn.Linear`` (in place); returns ``model``."""
-    for layer in arch.layers(model):
-        for name, module in list(layer.named_modules()):
-            for child_name, child in list(module.named_children()):
-                if isinstance(child, LoRALinear):
-                    setattr(module, child_name, child.merged())
-    return model
+def merge(adapters: list[tuple[nn.Module, LoRALinear]]) -> None:
+    """Replace every adapter :func:`attach` made by its merged ``nn.Linear`` (in place)."""
+    for layer, adapter in adapters:
+        _replace(layer, adapter, adapter.merged())
 
 
-def _schedule(config: AdaptationConfig) -> Callable[[int], float]:
-    """The learning-rate factor of each step: linear warm-up over ``warmup`` steps, then linear
-    decay to 0 (the Trainer's default ``get_linear_schedule_with_warmup``)."""
-    warmup = min(config.warmup, config.steps - 1)
+def _schedule(optimizer: torch.optim.Optimizer, config: AdaptationConfig):
+    """Linear warm-up over ``warmup`` steps (at most all but the last), then linear decay to 0: the
+    Trainer's default schedule."""
+    from transformers import get_linear_schedule_with_warmup
 
-    def factor(step: int) -> float:
-        if step < warmup:
-            return step / warmup
-        return (config.steps - step) / (config.steps - warmup)
-    return factor
+    return get_linear_schedule_with_warmup(optimizer, min(config.warmup, config.steps - 1), config.steps)
 
 
 def decoder_loss(kl_weight: float) -> Callable:
@@ -170,9 +164,9 @@ def adapt(model: nn.Module, arch: Architecture, step_batches: Callable[[int], li
     start = time.perf_counter()
     torch.manual_seed(seed)  # LoRA dropout
     adapters = attach(model, arch, config, seed)
-    parameters = [p for adapter in adapters for p in (adapter.lora_a, adapter.lora_b)]
+    parameters = [p for _, adapter in adapters for p in (adapter.lora_a, adapter.lora_b)]
     optimizer = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=0.0, fused=True)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config))
+    scheduler = _schedule(optimizer, config)
     model.train()
     losses = []
     for step in range(config.steps):
@@ -188,5 +182,5 @@ def adapt(model: nn.Module, arch: Architecture, step_batches: Callable[[int], li
         scheduler.step()
         losses.append(total)
     model.eval()
-    merge(model, arch)
+    merge(adapters)
     return {"first_loss": losses[0], "last_loss": losses[-1], "seconds": time.perf_counter() - start}

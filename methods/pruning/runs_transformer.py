@@ -120,15 +120,11 @@ def _decoder(load: Callable) -> TransformerModel:
                             lora.decoder_teacher, lambda config: lora.decoder_loss(config.kl_weight))
 
 
-def _encoder_teacher(dense, batch: dict) -> torch.Tensor:
-    with torch.no_grad():
-        return embed(dense, batch)
-
-
 MODELS = {
     "all-MiniLM-L6-v2": TransformerModel(_load_minilm, lambda model, draw, params, seed: EncoderTarget(
         model, draw(seed), params["block"], calibration=draw), BERT, "cosine", _embeddings, _cosine, _Encoder,
-        _encoder_teacher, lambda config: lora.encoder_loss(embed), placed=False),
+        lambda dense, batch: _embeddings(dense, [batch])[0], lambda config: lora.encoder_loss(embed),
+        placed=False),
     "SmolLM2-135M-Instruct": _decoder(_load_smollm2),
     "meta-llama/Llama-2-7b-hf": _decoder(_hub_loader("meta-llama/Llama-2-7b-hf")),
     "meta-llama/Meta-Llama-3-8B": _decoder(_hub_loader("meta-llama/Meta-Llama-3-8B")),
