@@ -38,6 +38,13 @@ METHOD_STYLE: dict[str, tuple[str, str]] = {
     "tdt": ("vermillion", "o"), "logreg": ("blue", "s"), "rf": ("green", "^"),
     "hgb": ("orange", "D"), "row_lr": ("sky", "v"), "row_mlp": ("yellow", "<"), "cell_lr": ("black", ">"),
     "cell_mlp": ("grey", "X"),
+    # training-free architecture proxies (random: the first cell drawn, grey as RandomPruning)
+    "nasgraph": ("vermillion", "o"), "nasgraph+jacov": ("orange", "X"), "synflow": ("black", "D"),
+    "params": ("sky", "s"), "flops": ("purple", "^"), "jacov": ("green", "P"), "naswot": ("yellow", "v"),
+    "snip": ("grey", "<"), "grad_norm": ("blue", ">"),
+    # optimizers (the colours their names hashed to before they were listed)
+    "adam": ("purple", "P"), "adam-cosine": ("blue", "o"), "npacs": ("green", "D"), "pca-adam": ("vermillion", "s"),
+    "samuel": ("orange", "X"),
 }
 LINE_STYLES = ("-", "--", ":", "-.")
 
