@@ -43,12 +43,14 @@ class FigureSpec:
 
     ``y`` is one metric or several (drawn in one panel, coloured by metric, labelled by their
     column titles; ``y_title`` then names the axis). ``secondary`` metrics go in a second panel
-    under the first (WrapNet's overflow rates; ``secondary_range`` their valid range). ``reference`` is a ``(method, setting)`` row drawn
-    as a dashed horizontal line (fp32, dense). ``y_range`` is the metric's valid range: intervals
-    are clipped to it when drawn, never in the CSV. ``logx``: 0 for a linear axis, else the
-    log base (2 or 10), labelled with plain numbers. ``front`` (line figures over a metric x): the
-    Pareto front of lower x and higher y (cost against quality) joins the panel's non-dominated
-    points with a grey step line. Axis titles are the table's column titles;
+    under the first, drawn as the first is (line or points figures: WrapNet's overflow rates, the
+    share of seeds that reached a target; ``secondary_range`` their valid range). ``reference`` is
+    a ``(method, setting)`` row drawn as a dashed horizontal line (fp32, dense). ``y_range`` is the
+    metric's valid range: intervals are clipped to it when drawn, never in the CSV. ``logx``: 0 for
+    a linear axis, else the log base (2 or 10), labelled with plain numbers; ``logy`` the same for
+    the y axis of points figures (times compared as a ratio, "7x faster"). ``front`` (line figures
+    over a metric x): the Pareto front of lower x and higher y (cost against quality) joins the
+    panel's non-dominated points with a grey step line. Axis titles are the table's column titles;
     ``x_title`` / ``y_title`` / ``secondary_title`` name axes that have no single column.
     """
 
@@ -64,6 +66,7 @@ class FigureSpec:
     secondary: tuple[str, ...] = ()
     secondary_range: tuple[float, float] | None = None
     logx: int = 0
+    logy: int = 0
     front: bool = False
     y_range: tuple[float, float] | None = None
     x_title: str = ""
@@ -85,12 +88,16 @@ class FigureSpec:
             raise ValueError(f"figure '{self.name}': a forest figure needs the settings pattern of its rows")
         if len(self.y_metrics) > 1 and self.kind != "points" and not self.y_title:
             raise ValueError(f"figure '{self.name}': several y metrics need a y_title")
+        if self.secondary and self.kind not in ("line", "points"):
+            raise ValueError(f"figure '{self.name}': secondary metrics need a line or points figure")
         if self.secondary and not self.secondary_title:
             raise ValueError(f"figure '{self.name}': secondary metrics need a secondary_title")
         if self.front and (self.kind != "line" or self.x == "setting"):
             raise ValueError(f"figure '{self.name}': a Pareto front needs a line figure over a metric x")
-        if self.logx not in (0, 2, 10):
-            raise ValueError(f"figure '{self.name}': logx must be 0 (linear), 2 or 10")
+        if self.logx not in (0, 2, 10) or self.logy not in (0, 2, 10):
+            raise ValueError(f"figure '{self.name}': logx and logy must be 0 (linear), 2 or 10")
+        if self.logy and self.kind != "points":
+            raise ValueError(f"figure '{self.name}': a log y axis needs a points figure")
 
     @property
     def y_metrics(self) -> tuple[str, ...]:

@@ -157,9 +157,15 @@ def _reference(ax, long: pd.DataFrame, spec: FigureSpec) -> dict:
 
 
 def points(ax, rows: pd.DataFrame, long: pd.DataFrame, spec: FigureSpec, table: TableSpec, styles: dict) -> dict:
-    """Each y metric a category on x; one point with its interval per hue value, the paper's number beside."""
+    """Each y metric a category on x; one point with its interval per hue value, the paper's number beside;
+    with ``logy`` a log y axis labelled with plain numbers. Each (hue, setting) measured in the panel's
+    part of the table keeps one place in every panel and category, left empty where it has no cell
+    (a method that never reached the target); hue values with no cell in the whole figure take none."""
     metrics = list(spec.y_metrics)
-    keys = sorted({(str(r[spec.hue]), str(r["setting"])) for _, r in rows.iterrows()})
+    measured = long[long["n"] > 0]
+    if spec.methods is not None:
+        measured = measured[measured["method"].isin(spec.methods)]
+    keys = sorted({(str(h), str(s)) for h, s in zip(measured[spec.hue], measured["setting"]) if str(h) in styles})
     several_settings = len({s for _, s in keys}) > 1
     width = 0.7 / max(len(keys), 1)
     handles = {}
@@ -176,12 +182,15 @@ def points(ax, rows: pd.DataFrame, long: pd.DataFrame, spec: FigureSpec, table: 
             err = np.array([_interval(r["mean"], r["ci95_low"], r["ci95_high"], spec.y_range)]).T
             handles[label] = ax.errorbar([j + offset], [r["mean"]], yerr=err, color=colour, marker=marker,
                                          linestyle="none", capsize=2.5, markersize=4)
-            paper = long[(long["method"].astype(str) == hue) & (long["setting"].astype(str) == setting)
+            paper = long[(long[spec.hue].astype(str) == hue) & (long["setting"].astype(str) == setting)
                          & (long["metric"] == metric) & long["paper_value"].notna()]
             if not paper.empty:
                 handles[PAPER_LABEL] = ax.plot([j + offset + width / 3], [paper["paper_value"].iloc[0]], marker=marker,
                                                markersize=7, markerfacecolor="none", markeredgecolor=colour,
                                                linestyle="none")[0]
+    if spec.logy:
+        ax.set_yscale("log", base=spec.logy)
+        plain_log_axis(ax.yaxis, spec.logy, rows.loc[rows["metric"].isin(metrics), "mean"])
     ax.set_xticks(range(len(metrics)), [_title(table, m) for m in metrics], rotation=20, ha="right", fontsize=7)
     ax.set_ylabel(spec.y_title or (_title(table, metrics[0]) if len(metrics) == 1 else "value"), fontsize=8)
     ax.grid(alpha=0.3, axis="y")

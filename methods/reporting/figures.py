@@ -96,21 +96,21 @@ def figure(long: pd.DataFrame, spec: FigureSpec, table: TableSpec):
     panels = 2 if spec.secondary else 1
     width = 3.6 * len(facets) + 2.2
     fig, axes = plt.subplots(panels, len(facets), figsize=(width, 3.2 * panels + 0.5), squeeze=False,
-                             sharex="col", layout="constrained")
+                             sharex="col" if spec.kind == "line" else "none", layout="constrained")
     fig.get_layout_engine().set(rect=(0, 0.05, 1, 0.95))
     hues = rows["metric"] if spec.hue == "metric" else rows[spec.hue]
     styles = series_styles(sorted({str(h) for h in hues}))  # one colour per series across all panels
-    secondary = FigureSpec(spec.name, y=spec.secondary, x=spec.x, hue=spec.hue, settings=spec.settings,
-                           logx=spec.logx, y_title=spec.secondary_title, x_title=spec.x_title,
+    secondary = FigureSpec(spec.name, y=spec.secondary, x=spec.x, kind=spec.kind, hue=spec.hue,
+                           settings=spec.settings, logx=spec.logx, y_title=spec.secondary_title, x_title=spec.x_title,
                            y_range=spec.secondary_range) if spec.secondary else None
     handles = {}
     for col, facet in enumerate(facets):
         part = rows if facet is None else rows[rows[spec.facet] == facet]
         reference = long if facet is None else long[long[spec.facet] == facet]
         handles.update(figure_kinds.DRAW[spec.kind](axes[0][col], part, reference, spec, table, styles))
-        if secondary is not None:  # the secondary metrics (and a metric x) under the first panel
+        if secondary is not None:  # the secondary metrics (and a metric x) under the first panel, drawn alike
             below = part[part["metric"].isin(secondary.metrics)]
-            handles.update(figure_kinds.DRAW["line"](axes[1][col], below, reference, secondary, table, styles))
+            handles.update(figure_kinds.DRAW[spec.kind](axes[1][col], below, reference, secondary, table, styles))
             axes[0][col].set_xlabel("")
         if facet is not None:
             axes[0][col].set_title(str(facet), fontsize=9)

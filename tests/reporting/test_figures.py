@@ -110,6 +110,49 @@ def test_forest_rows_are_the_paired_differences_with_their_arm():
     plt.close(fig)
 
 
+def _points_x(ax) -> dict[str, float]:
+    """Colour -> x of each point drawn with its interval in a points panel."""
+    return {c.lines[0].get_color(): float(c.lines[0].get_xdata()[0]) for c in ax.containers}
+
+
+def test_points_keep_one_place_per_method_across_the_panel_and_its_secondary_panel():
+    """A method with no cell in the first panel (it never reached the target) leaves its place empty
+    there and takes the same place in the secondary panel, titled by secondary_title."""
+    table = TableSpec(name="t", title="T", metrics={"gflops": "GFLOPs", "reached": "Seeds reaching target"})
+    long = _long([_row("adam", "grid3", "gflops", 5.0), _row("samuel", "k3", "gflops", 6.0),
+                  _row("adam", "grid3", "reached", 1.0, half=0.0), _row("npacs", "lr", "reached", 0.0, half=0.0),
+                  _row("samuel", "k3", "reached", 0.6, half=0.7)])
+    spec = FigureSpec("f", kind="points", y="gflops", secondary=("reached",), secondary_title="Seeds reaching target",
+                      secondary_range=(0, 1))
+    fig = figure(long, spec, table)
+    top, bottom = fig.axes[:2]
+    assert bottom.get_ylabel() == "Seeds reaching target"
+    assert [t.get_text() for t in bottom.get_xticklabels()] == ["Seeds reaching target"]
+    above, below = _points_x(top), _points_x(bottom)
+    assert len(above) == 2 and len(below) == 3
+    assert all(below[colour] == x for colour, x in above.items())
+    caps = [max(ln.get_ydata()) for ln in bottom.get_lines() if ln.get_marker() == "_"]
+    assert max(caps) == pytest.approx(1.0)  # 0.6 ± 0.7 clipped to the secondary range when drawn
+    assert overlapping_ticks(fig) == []
+    plt.close(fig)
+
+
+def test_points_on_a_log_y_axis_read_plain_numbers():
+    table = TableSpec(name="c", title="C", metrics={"cell_s": "Per-cell (s)", "row_s": "Row text (s)"})
+    long = _long([_row("embed", "minilm", m, v, half=float("nan"), dataset=d)
+                  for d, cell, row in (("adult", 3.9, 23.0), ("votes", 0.07, 2.1), ("wine", 2.1, 2.9))
+                  for m, v in (("cell_s", cell), ("row_s", row))])
+    spec = FigureSpec("f", kind="points", y=("cell_s", "row_s"), hue="dataset", facet=None, logy=10,
+                      y_title="Embedding time (s)")
+    fig = figure(long, spec, table)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log" and len(_points_x(ax)) == 3
+    shown = [t.get_text() for t in ax.get_yticklabels() if t.get_visible() and t.get_text()]
+    assert shown and all("×" not in text and "^" not in text for text in shown), shown
+    assert overlapping_ticks(fig) == []
+    plt.close(fig)
+
+
 def test_figure_specs_reject_what_they_cannot_draw():
     with pytest.raises(ValueError, match="kind"):
         FigureSpec("f", y="a", x="b", kind="pie")
@@ -117,6 +160,10 @@ def test_figure_specs_reject_what_they_cannot_draw():
         FigureSpec("f", y="a", x="setting", settings=r"w\d+", x_title="bits")
     with pytest.raises(ValueError, match="y_title"):
         FigureSpec("f", y=("a", "b"), x="c")
+    with pytest.raises(ValueError, match="line or points"):
+        FigureSpec("f", kind="forest", y="a", settings="Δ.*", secondary=("b",), secondary_title="B")
+    with pytest.raises(ValueError, match="log y"):
+        FigureSpec("f", y="a", x="b", logy=10)
 
 
 def test_table_pages_show_their_figures_inline():
