@@ -79,6 +79,10 @@ class ArchitectureStudy(Study):
             rows=("dataset", "method", "setting"),
             methods=("ranking",),
             decimals={"test_accuracy": 2, "percentile": 2, "cpu_s": 1, "budget_ratio": 2},
+            figures=(FigureSpec("percentile-vs-cost", x="cpu_s", y="percentile", logx=10, y_range=(0, 100), front=True,
+                                reference=("random", "best-of-200"),
+                                title="Percentile of each proxy's pick against its CPU seconds (upper left is better; "
+                                      "the paper: top 1% in 217 s)"),),
             caption="Per seed, the proxy's highest-scored cell among 200 drawn at random; CPU seconds are the proxy's "
                     "measured process time on those 200 cells on this machine (the paper's 217 s: its own CPU). "
                     "random: the first of the 200, no proxy. At smoke scale the pool is the 12 cells of the sample.",
