@@ -18,6 +18,8 @@ and score) and ``optimizers_curves`` (validation curves of the tuned runs).
 
 from __future__ import annotations
 
+import math
+
 from methods.core.claims import Claim, Paired, Side
 from methods.core.study import FigureSpec, Resources, Run, RunContext, Study, TableSpec, rows_from_metric_paths
 
@@ -94,6 +96,11 @@ class OptimizersStudy(Study):
                      "tuned_gflops": "GFLOPs incl. tuning", "tuned_cpu_s": "CPU s incl. tuning"},
             methods=("score",), decimals={"reached": 2, "step": 0, "gflops": 2, "cpu_s": 2, "tuned_gflops": 2,
                                           "tuned_cpu_s": 2},
+            figures=(FigureSpec("cost-to-target", kind="points", y=("gflops", "tuned_gflops"),
+                                y_title="GFLOPs to the target", y_range=(0, math.inf), secondary=("reached",),
+                                secondary_title="Seeds reaching target", secondary_range=(0, 1),
+                                title="GFLOPs to the validation target, fastest trial and with its tuning "
+                                      "(over the seeds that reach it)"),),
             caption="Target: median over seeds of tuned Adam's final validation metric (MSE or error), fixed per "
                     "workload and scale. Grid methods: the fastest trial; 'incl. tuning' sums every trial's cost "
                     "until it meets the target (its whole run if it never does). SAMUEL: one run, k experts' "
@@ -108,6 +115,9 @@ class OptimizersStudy(Study):
                      "target": "Target", "final_lambda": "Final λ", "at_one": "Seeds at λ = 1"},
             methods=("score",), decimals={"train": 4, "val": 4, "test": 4, "target": 4, "final_lambda": 3,
                                           "at_one": 2},
+            figures=(FigureSpec("final-metrics", kind="points", y=("train", "val", "test"),
+                                y_title="MSE per pixel or error rate (lower is better)", y_range=(0, math.inf),
+                                title="Final metrics after the step budget (NPACS only where it reached λ = 1)"),),
             caption=f"Metric: MSE per pixel (autoencoders) or error rate (classifiers); lower is better. {_WHO}. "
                     "Train metric: on the first training rows (as many as the validation rows). NPACS: λ at the "
                     "end (1 = the original network) and the fraction of seeds whose homotopy reached λ = 1; its "
@@ -122,6 +132,10 @@ class OptimizersStudy(Study):
             metrics={"recovered": "Seeds recovering", "recovery_steps": "Steps to recover", "final_val": "Final val.",
                      "target": "Shift target"},
             methods=("score",), decimals={"recovered": 2, "recovery_steps": 0, "final_val": 4, "target": 4},
+            figures=(FigureSpec("recovery", kind="points", y="recovery_steps", y_range=(0, math.inf),
+                                secondary=("final_val",), secondary_title="Final val.",
+                                title="Labels permuted halfway: steps to recover (the steps left if never: a lower "
+                                      "bound) and final validation metric"),),
             caption="Classifier workloads. Adam and Adam-cosine at the seed's tuned rate; the cosine schedule is "
                     "half annealed when the shift comes. Shift target: the validation metric tuned Adam reaches "
                     "from scratch in as many steps as the shifted half has (median over seeds of the unshifted "
