@@ -203,6 +203,14 @@ def test_every_declared_figure_renders_from_its_laptop_table(study, table, spec,
     assert out.stat().st_size > 0 and out.with_suffix(".pdf").stat().st_size > 0
 
 
+def test_every_claim_bearing_table_has_a_figure():
+    """Issue 21: a table a claim is tested on is shown as a figure too."""
+    for name in available_studies():
+        study = load_study(name)
+        bare = sorted({claim.table for claim in study.claims()} - {t.name for t in study.tables if t.figures})
+        assert not bare, f"study '{name}': claim-bearing tables without a figure: {bare}"
+
+
 def test_methods_that_share_a_table_have_different_colours():
     for name in available_studies():
         for table in load_study(name).tables:
