@@ -118,8 +118,7 @@ class TabularLLMStudy(Study):
                       "rows_per_s_cells": 0, "rows_per_s_rows": 0},
             figures=(FigureSpec("embedding-time", kind="points", y=("cell_s", "row_s"), hue="dataset", facet=None,
                                 logy=10, y_title="Embedding time (s)",
-                                title="Embedding time per dataset: every distinct cell once against every row as "
-                                      "text (design target: 7x less)"),),
+                                title="Embedding time: each distinct cell once vs every row as text (target 7x)"),),
             caption="One embed run per dataset (all-MiniLM-L6-v2, mean pooling, 2 cores or fewer): every distinct "
                     "'This {col} is {value}.' string and every distinct serialized row is embedded once. "
                     "Rows/s = rows of the dataset / seconds. Single measurement per dataset (seed 0).",
