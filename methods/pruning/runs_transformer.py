@@ -335,3 +335,30 @@ def evaluate_transformer(ctx: RunContext) -> dict:
         adapted(model, key)
         del model  # freed before the next copy: a GPU holds the dense model and one pruned copy at a time
     return {"metrics": metrics, "timings": timings}
+
+
+# --- the bonsai table's MiniLM evaluation, for other studies (the quantization study's int8 MiniLM) ---
+
+def encoder_evaluation(ctx: RunContext, params: dict) -> tuple[torch.nn.Module, list[dict], torch.Tensor]:
+    """all-MiniLM-L6-v2 in float32 on the CPU, the evaluation batches of the bonsai table (the
+    ``params["eval_sentences"]`` held-out sentences of ``ctx.run.dataset``: the same draw for every seed,
+    method and study) and the one-sentence input its latency is timed on."""
+    tokenizer, model = MODELS["all-MiniLM-L6-v2"].load(ctx, CPU)
+    batches, example = _evaluation(ctx, params, tokenizer)
+    return model, batches, example
+
+
+def sentence_embeddings(model, batches) -> list[torch.Tensor]:
+    """The encoder's sentence embeddings of ``batches`` (mean pooling, L2 normalization), per batch."""
+    return _embeddings(model, batches)
+
+
+def fidelity(model, batches, reference: list[torch.Tensor]) -> float:
+    """The bonsai table's embedding fidelity: the mean over sentences of the cosine between ``model``'s
+    embeddings of ``batches`` and ``reference`` (:func:`sentence_embeddings` of another model, same batches)."""
+    return _cosine(model, batches, reference)
+
+
+def timed_encoder(model) -> torch.nn.Module:
+    """``input_ids -> sentence embedding``, the form :func:`methods.core.measure.latency_ms` times."""
+    return _Encoder(model)

@@ -88,3 +88,23 @@ def int8_model(model: nn.Module, calibration_x: torch.Tensor, engine: str) -> tu
             wrapped(calibration_x)
         tq.convert(wrapped, inplace=True)
     return wrapped, path
+
+
+def dynamic_int8(model: nn.Module, engine: str) -> tuple[nn.Module, list[str]]:
+    """A copy of ``model`` (on the CPU) whose ``nn.Linear`` layers are torch.ao dynamic int8 layers for
+    quantized ``engine`` (qint8 weights quantized once per tensor, activations per batch on the fly),
+    and the warnings torch raised while quantizing (first line of each, once).
+
+    ``torch.ao.quantization.quantize_dynamic`` is deprecated in torch 2.13 (its DeprecationWarning says
+    it "will be removed in 2.10" and points to torchao's ``quantize_``); torchao is not a dependency of
+    the suite, and torch's own API still computes in int8 here. Unlike :func:`int8_model`, nothing is
+    silenced: the warnings are returned for the caller to log and record."""
+    from torch.ao import quantization as tq
+
+    torch.backends.quantized.engine = engine
+    model = copy.deepcopy(model).cpu().eval()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        quantized = tq.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+    raised = [f"{w.category.__name__}: {str(w.message).strip().splitlines()[0]}" for w in caught]
+    return quantized, list(dict.fromkeys(raised))

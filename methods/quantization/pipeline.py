@@ -8,6 +8,8 @@
   accumulators), evaluated with wrap-around and clamp at every accumulator width; then WrapNet
   fine-tuned at each width (wrap in the forward pass, cyclic activation, overflow penalty).
 * ``fedavg``: FedAvg from scratch at every broadcast width, IID and Dirichlet non-IID clients.
+* ``int8_minilm``: all-MiniLM-L6-v2 in fp32 and with dynamic int8 Linear layers: embedding fidelity,
+  size and speed-up (:mod:`.encoder_int8`). Nothing to train.
 """
 
 from __future__ import annotations
@@ -112,6 +114,22 @@ def evaluate_ptq(ctx: RunContext) -> dict:
         metrics[key("size_kb", "ptq", setting)] = packed_size_bytes(qmodel) / 1024
     note = engine.note if engine.supported else f"int8 {engine.note}"  # "int8 engine x86" / "int8 not supported ..."
     return {"metrics": metrics, "timings": timings, "kernels": {"int8-kernel": note}}
+
+
+# --- int8_minilm: dynamic int8 on all-MiniLM-L6-v2 ------------------------------------------------
+
+def evaluate_int8_minilm(ctx: RunContext) -> dict:
+    """fp32 against dynamic int8 all-MiniLM-L6-v2 on the bonsai table's held-out sentences
+    (:mod:`.encoder_int8`); the model and sentences come from the pruning study's loader."""
+    from methods.core import cpu
+    from methods.pruning.runs_transformer import encoder_evaluation
+
+    from .encoder_int8 import measure_int8_encoder
+
+    params = ctx.run.params
+    model, batches, example = encoder_evaluation(ctx, params)
+    return measure_int8_encoder(model, batches, example, cpu.int8_engine(), ctx.threads,
+                                ctx.timing_seconds(params["min_run_time"]), ctx.log)
 
 
 # --- qat / lsq: fine-tuning with fake quantization ----------------------------------------------

@@ -12,6 +12,9 @@ Tables (see the issue and ``briefs/quantization.md``):
   width; per-layer overflow rates. The brevitas A2Q numbers are a labelled reference.
 * ``fedqat``: FedAvg with a k-bit broadcast and client QAT against quantizing a float-trained
   model after the fact (closest public work; the thesis chapter has no public paper).
+* ``quantization_int8_minilm``: dynamic int8 where it pays (issue 17): all-MiniLM-L6-v2 with its
+  Linear layers in int8 against fp32, embedding fidelity, size and measured speed-up at batch 1 and
+  32 (the model and held-out sentences of the pruning study's bonsai table).
 """
 
 from __future__ import annotations
@@ -76,8 +79,13 @@ _FED = {
     "paper": {"rounds": 100, "bits": [8, 4, 2]},
 }
 
+# scale -> held-out sentences the int8 MiniLM is scored on: the bonsai table's (``pruning.study._ENCODER``'s
+# ``eval_sentences``), so both tables score the same draw of ``pydoc_sentences``
+_MINILM_SENTENCES = {"smoke": 16, "laptop": 64, "paper": 256}
+
 # table -> the run methods whose metrics it shows (several tables share metric names)
-_TABLE_RUNS = {"quantization": ("ptq", "qat", "lsq"), "wrapnet": ("wrapnet",), "fedqat": ("fedavg",)}
+_TABLE_RUNS = {"quantization": ("ptq", "qat", "lsq"), "wrapnet": ("wrapnet",), "fedqat": ("fedavg",),
+               "quantization_int8_minilm": ("int8_minilm",)}
 
 _RESOURCES = {
     "smoke": Resources(threads=1, mem_mb=1500, runtime=5),
@@ -97,10 +105,42 @@ _TIMING = {  # the ptq run times fp32 against int8 with every core of the job
     "paper": Resources(threads=8, mem_mb=16000, runtime=120),
 }
 
+# The int8 MiniLM runs time with one thread below paper scale, as the bonsai table times the same model: on a
+# 2-core machine shared with other work, two threads wait for each other at every operator (MiniLM at batch 1
+# measured 8.6 ms with one thread and 40-430 ms with two while another job ran), which no ratio survives.
+_MINILM_TIMING = {"smoke": _TIMING["smoke"], "laptop": replace(_TIMING["laptop"], threads=1), "paper": _TIMING["paper"]}
+
 
 # Settings with equal weight and activation bits and one granularity: the only rows a bit-width
 # line may join (binary/ternary and calibration variants are other kinds of setting).
 _EQUAL_BITS = r"w(?P<x>\d+)a(?P=x)-(?P<family>channel|tensor)"
+
+# Where int8 is slower than fp32, and why (issue 17): said in both tables that show dynamic int8.
+_SLOWER = ("A speed-up below 1 means int8 is slower than fp32. Dynamic int8 quantizes each Linear layer's input, "
+           "runs an int8 product and dequantizes its output on every call; the digits MLP's layers (64-128-64-10 "
+           "at laptop scale, at most 128 wide) are so small that this overhead and the kernel calls cost more "
+           "than the int8 product saves, so its dynamic int8 row is slower than fp32 at batch 1 and 64")
+_INT8_MINILM_CAPTION = (
+    "all-MiniLM-L6-v2 (6 layers, hidden 384, MLP 1536) in fp32 and with all its nn.Linear layers (query, key, value, "
+    "attention output, the 384x1536 and 1536x384 MLP projections, the pooler) replaced by dynamic int8 layers "
+    "(torch.ao.quantization.quantize_dynamic: qint8 weights with one scale per tensor, activations quantized per "
+    "batch on the fly; the API is deprecated in torch 2.13 in favour of torchao, which is not a dependency of the "
+    "suite), run by the int8 engine named in the footnote beside the CPU with the instruction set torch dispatches to "
+    "(x86 or fbgemm on x86-64, qnnpack on ARM; a CPU without one leaves the int8 cells empty: not supported, no "
+    "failure of the method). Fidelity: cosine between the int8 and the fp32 model's sentence embeddings (mean "
+    "pooling, L2-normalized) of the same sentences, averaged over the bonsai table's 64 held-out sentences of the "
+    "Python documentation; the fp32 row compares the model with itself (1 up to rounding). Size: the serialized "
+    "state dict; the word embeddings (30,522 x 384, 45 MiB) stay fp32, so the model shrinks about 1.5x, not 4x. "
+    "Latency per sentence: the first held-out sentence (13 tokens with [CLS] and [SEP] at laptop scale) repeated to "
+    "batch 1 or 32, fp32 and int8 timed in turn in one process (torch.utils.benchmark median after warm-up; one "
+    "thread below paper scale, as in the bonsai table), speed-up = fp32 / int8 latency of each seed; seeds repeat "
+    "the timing only (quantization is deterministic). " + _SLOWER + " (quantization table). MiniLM's 384x384 and "
+    "384x1536 layers are where int8 products pay: already at batch 1 every product multiplies a row per token by a "
+    "weight of 147k-590k entries, whose int8 arithmetic and 4x smaller weight traffic here outweigh quantizing "
+    "the activations; at batch 32 fp32's own products are more efficient too, so the ratio need not grow with the batch. "
+    "The price is fidelity: per-tensor int8 weights move the embeddings visibly (enough to reorder close neighbours; "
+    "rankings are not measured here). Part of any int8-over-fp32 Linear speed-up on these CPUs comes from torch's fp32 "
+    "Linear path running below the oneDNN float32 peak (benchmarks/README.md); speed-ups differ between CPUs.")
 
 
 class QuantizationStudy(Study):
@@ -114,6 +154,7 @@ class QuantizationStudy(Study):
     tables = (
         TableSpec(
             name="quantization",
+            methods=_TABLE_RUNS["quantization"],
             title="Quantization of the baseline models: accuracy, size and real int8 speed",
             metrics={"accuracy": "Test accuracy (%)", "size_kb": "Size (KiB)",
                      "latency_b1_ms": "Latency b=1 (ms/img)", "latency_b64_ms": "Latency b=64 (ms/img)",
@@ -140,10 +181,13 @@ class QuantizationStudy(Study):
                     "timed in turn in one process on the CPU the footnote names, with its int8 engine (x86 or "
                     "fbgemm on x86-64, qnnpack on ARM; a CPU without one leaves the int8 cells empty: not supported, "
                     "no failure of the method); speed-ups differ between CPUs "
-                    "(benchmarks/README.md compares an AMD EPYC and an Intel Xeon run).",
+                    "(benchmarks/README.md compares an AMD EPYC and an Intel Xeon run). " + _SLOWER + "; the "
+                    "quantization_int8_minilm table measures dynamic int8 where it is used, on a transformer's "
+                    "384x1536 layers.",
         ),
         TableSpec(
             name="wrapnet",
+            methods=_TABLE_RUNS["wrapnet"],
             title="WrapNet: accuracy and overflow with b-bit accumulators",
             metrics={"naive_wrap_acc": "Normal QAT, wrap (%)", "naive_clamp_acc": "Normal QAT, clamp(final sum) (%)",
                      "wrapnet_acc": "WrapNet (%)", "naive_overflow_l1": "Overflow L1 (%)",
@@ -169,6 +213,7 @@ class QuantizationStudy(Study):
         ),
         TableSpec(
             name="fedqat",
+            methods=_TABLE_RUNS["fedqat"],
             title="Federated QAT: accuracy against broadcast bits (closest public work)",
             metrics={"accuracy": "Test accuracy (%)", "broadcast_bits": "Broadcast bits",
                      "downlink_mb": "Downlink total (MB)", "uplink_mb": "Uplink total (MB)"},
@@ -181,10 +226,22 @@ class QuantizationStudy(Study):
                     "model quantized to k bits after training (its downlink was fp32). iid or Dirichlet(0.3) label skew. "
                     "Accuracy of the k-bit model. No paper exists for this chapter: not a reproduction.",
         ),
+        TableSpec(
+            name="quantization_int8_minilm",
+            methods=_TABLE_RUNS["quantization_int8_minilm"],
+            title="Dynamic int8 where it pays: all-MiniLM-L6-v2's Linear layers, fidelity, size and speed",
+            metrics={"cosine": "Embedding fidelity (cosine to fp32)", "size_mb": "Size (MiB)",
+                     "latency_b1_ms": "Latency b=1 (ms/sentence)", "latency_b32_ms": "Latency b=32 (ms/sentence)",
+                     "speedup_b1": "int8 speed-up b=1", "speedup_b32": "int8 speed-up b=32"},
+            decimals={"cosine": 4, "size_mb": 1, "latency_b1_ms": 2, "latency_b32_ms": 3, "speedup_b1": 2,
+                      "speedup_b32": 2},
+            caption=_INT8_MINILM_CAPTION,
+        ),
     )
 
     def grid(self, scale: str, seeds: int) -> list[Run]:
-        return self._quantization_runs(scale, seeds) + self._wrapnet_runs(scale, seeds) + self._fed_runs(scale, seeds)
+        return (self._quantization_runs(scale, seeds) + self._wrapnet_runs(scale, seeds) + self._fed_runs(scale, seeds)
+                + self._minilm_runs(scale, seeds))
 
     def _need(self, dataset: str, seed: int) -> str:
         return f"baselines/{dataset}/{_BASELINE_MODEL[dataset]}/dense/seed{seed}"
@@ -228,11 +285,20 @@ class QuantizationStudy(Study):
         return [Run(self.name, "digits", "fedavg", "all", seed, params=params, resources=_RESOURCES[scale],
                     eval_resources=_RESOURCES[scale]) for seed in range(seeds)]
 
+    def _minilm_runs(self, scale: str, seeds: int) -> list[Run]:
+        """One run per seed (latency is machine noise: the seeds repeat the timing, as the ptq runs');
+        the CPU-heavy part is the model load and a few seconds of timing."""
+        params = {"model": "all-MiniLM-L6-v2", "eval_sentences": _MINILM_SENTENCES[scale], "min_run_time": 0.5}
+        return [Run(self.name, "pydoc_sentences", "int8_minilm", "all", seed, params=params,
+                    resources=_MINILM_TIMING[scale], eval_resources=_MINILM_TIMING[scale]) for seed in range(seeds)]
+
     def train(self, ctx: RunContext) -> dict:
         from . import pipeline
 
         if ctx.run.method == "ptq":
             return {"note": "post-training quantization: calibration happens at evaluation"}
+        if ctx.run.method == "int8_minilm":
+            return {"note": "dynamic int8 of a pretrained model: quantized and measured at evaluation"}
         trainers = {"qat": pipeline.train_qat, "lsq": pipeline.train_qat, "wrapnet": pipeline.train_wrapnet,
                     "fedavg": pipeline.train_fedavg}
         return trainers[ctx.run.method](ctx)
@@ -241,7 +307,8 @@ class QuantizationStudy(Study):
         from . import pipeline
 
         evaluators = {"ptq": pipeline.evaluate_ptq, "qat": pipeline.evaluate_qat, "lsq": pipeline.evaluate_qat,
-                      "wrapnet": pipeline.evaluate_wrapnet, "fedavg": pipeline.evaluate_fedavg}
+                      "wrapnet": pipeline.evaluate_wrapnet, "fedavg": pipeline.evaluate_fedavg,
+                      "int8_minilm": pipeline.evaluate_int8_minilm}
         return evaluators[ctx.run.method](ctx)
 
     def table_runs(self, spec: TableSpec, runs):
@@ -264,6 +331,8 @@ class QuantizationStudy(Study):
                 for split in p["splits"]:
                     rows |= {(d, f"fp32-{split}", "k32")}
                     rows |= {(d, f"{kind}-{split}", f"k{bits}") for kind in ("qat", "posthoc") for bits in p["bits"]}
+            elif run.method == "int8_minilm":
+                rows |= {(d, "fp32", "float"), (d, "int8-kernel", "w8a8-dynamic")}
         return rows
 
     def wide(self, long, spec: TableSpec):

@@ -20,7 +20,7 @@ def test_grid_plans_with_baselines_as_needs(scale):
                        "studies": {"quantization": {"enabled": True}}})
     ours = [r for r in plan.runs.values() if r.study == "quantization"]
     assert ours and all(need in plan.runs for r in ours for need in r.needs)
-    assert {t.spec.name for t in plan.tables} == {"quantization", "wrapnet", "fedqat"}
+    assert {t.spec.name for t in plan.tables} == {"quantization", "wrapnet", "fedqat", "quantization_int8_minilm"}
     if scale == "paper":
         assert any(r.resources.gpu for r in ours)
 
