@@ -5,9 +5,16 @@ separate from the episode and model streams). Settings follow the official code 
 meta-learning brief, §2.3: CutMix with lambda ~ Beta(2, 2) and lambda recomputed from the box
 actually pasted (Yun et al. 2019, Alg. A1); episode MixUp with lambda ~ Beta(1, 1) (Zhang et al.
 2018); random erasing with p = 0.5, area (0.02, 0.4), aspect (0.3, 1/0.3), filled with 0 (kornia's
-default; Zhong et al. 2020); self-mix, which pastes a random half-size patch of each image
-elsewhere in it, turned by k*90 degrees (Seo et al. 2021, as in ``augmentations.py``); large
+default; Zhong et al. 2020), which on normalized inputs is the per-channel mean; self-mix, which
+pastes a random half-size patch of each image elsewhere in it, turned by k*90 degrees (Seo et al. 2021, as in ``augmentations.py``); large
 rotations by k*90 degrees; flips; padded random crops; small random rotations.
+
+:func:`standard` is the official per-image training transform (``feat_aug='norm'`` in
+RenkunNi/MetaAug @ 79d1a6a, ``metadatas/CIFAR_FS.py`` and ``mini_imagenet.py``): a random crop after
+zero padding (4 px at 32 px, 8 px at 84 px), colour jitter (brightness, contrast, saturation 0.4, in
+a random order per image) and a horizontal flip with p = 0.5, on images in [0, 1] before they are
+normalized. Jitter only applies to colour images; the flip only where the data allows it (not on
+characters, whose mirror images can be other characters).
 """
 
 from __future__ import annotations
@@ -100,3 +107,50 @@ def random_rotation(x: torch.Tensor, rng: np.random.Generator, degrees: float = 
     theta = torch.stack([torch.stack([cos, -sin, zeros], 1), torch.stack([sin, cos, zeros], 1)], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, align_corners=False)
+
+
+def random_hflip(x: torch.Tensor, rng: np.random.Generator, p: float = 0.5) -> torch.Tensor:
+    """Flip each image horizontally with probability ``p``."""
+    flip = torch.from_numpy(rng.random(len(x)) < p)
+    return torch.where(flip[:, None, None, None], hflip(x), x)
+
+
+def _grey(x: torch.Tensor) -> torch.Tensor:
+    """ITU-R 601 luma of RGB images, ``(N, 1, H, W)`` (torchvision's ``rgb_to_grayscale``)."""
+    return (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
+
+
+def color_jitter(x: torch.Tensor, rng: np.random.Generator, strength: float = 0.4) -> torch.Tensor:
+    """Brightness, contrast and saturation factors uniform in [1 - s, 1 + s], in a random order per
+    image, each result clipped to [0, 1] (torchvision's ``ColorJitter(s, s, s)`` on RGB in [0, 1])."""
+    if x.shape[1] != 3:
+        raise ValueError(f"colour jitter needs RGB images, got {x.shape[1]} channel(s)")
+    factors = torch.from_numpy(rng.uniform(1 - strength, 1 + strength, size=(len(x), 3))).float()
+    orders = np.stack([rng.permutation(3) for _ in range(len(x))])
+    out = x.clone()
+    for step in range(3):
+        for op in range(3):
+            rows = torch.from_numpy(np.flatnonzero(orders[:, step] == op))
+            if not len(rows):
+                continue
+            img, f = out[rows], factors[rows, op][:, None, None, None]
+            if op == 0:  # brightness: blend with black
+                img = f * img
+            elif op == 1:  # contrast: blend with the mean grey level of the image
+                img = f * img + (1 - f) * _grey(img).mean(dim=(1, 2, 3), keepdim=True)
+            else:  # saturation: blend with the grey image
+                img = f * img + (1 - f) * _grey(img)
+            out[rows] = img.clamp(0, 1)
+    return out
+
+
+def standard(x: torch.Tensor, rng: np.random.Generator, padding: int, flip: bool, jitter: float = 0.4) -> torch.Tensor:
+    """The official standard training augmentation (``feat_aug='norm'``) of images in [0, 1]: padded
+    random crop, colour jitter on colour images, then a random horizontal flip where ``flip``."""
+    if padding:
+        x = random_crop(x, rng, padding)
+    if jitter and x.shape[1] == 3:
+        x = color_jitter(x, rng, jitter)
+    if flip:
+        x = random_hflip(x, rng)
+    return x

@@ -15,6 +15,8 @@
   the only name-carrying upstream files reachable offline (Lake's ``images_background_small*``)
   cover 9 background alphabets, so the exact Vinyals membership cannot be rebuilt here.
   ``trainval`` merges validation into training (Snell et al. retrain on train + val, Sec. 3.1);
+  ``normalize`` gives every split the training split's per-channel mean and std (items then come
+  out normalized, as in the official MetaAug loaders; Omniglot as Snell et al. is left in [0, 1]);
   ``val_classes`` keeps a fixed subset of the validation characters for a cheap learning curve.
 * ``cifar_fs``, ``fc100``, ``mini_imagenet``: the per-class ``split`` array of the prepared file
   (0 train, 1 validation, 2 test), with the papers' standard class lists.
@@ -78,7 +80,27 @@ def load_pools(dataset: str, path: Path, params: dict) -> dict[str, ClassPool]:
     splits["val"] = _subset(splits["val"], params.get("val_classes"), split_seed, "val")
     rotations = bool(params.get("rotations", False))
     images = arrays["images"]
-    return {name: ClassPool(_with_channel(images[idx]), rotations, f"{dataset}/{name}") for name, idx in splits.items()}
+    mean = std = None
+    if params.get("normalize"):
+        mean, std = channel_statistics(_with_channel(images[splits["train"]]))
+    return {name: ClassPool(_with_channel(images[idx]), rotations, f"{dataset}/{name}", mean, std)
+            for name, idx in splits.items()}
+
+
+def channel_statistics(images: torch.Tensor, chunk: int = 64) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and standard deviation of uint8 images ``(classes, per_class, C, H, W)`` in
+    [0, 1] units: the training split's, as the official loaders normalize with training-set statistics
+    (RenkunNi/MetaAug @ 79d1a6a, ``mean_pix`` / ``std_pix``). Summed in float64, a chunk of classes at a time."""
+    channels = images.shape[2]
+    total, squares, count = torch.zeros(channels, dtype=torch.float64), torch.zeros(channels, dtype=torch.float64), 0
+    for start in range(0, len(images), chunk):
+        x = images[start:start + chunk].to(torch.float64).div_(255).transpose(0, 2).reshape(channels, -1)
+        total += x.sum(1)
+        squares += (x * x).sum(1)
+        count += x.shape[1]
+    mean = total / count
+    std = (squares / count - mean * mean).clamp_min(1e-12).sqrt()
+    return tuple(float(v) for v in mean), tuple(float(v) for v in std)
 
 
 def lake_runs(path: Path) -> dict[str, np.ndarray]:

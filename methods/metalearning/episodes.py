@@ -19,7 +19,8 @@ from methods.core.errors import ConfigError
 
 @dataclass
 class Episode:
-    """Support and query images (float in [0, 1], NCHW) with label rows over ``n_way`` classes.
+    """Support and query images (float NCHW, in [0, 1] or normalized by the pool's statistics) with
+    label rows over ``n_way`` classes.
 
     ``extra`` holds images of further classes, ``(extra_way, k_shot + n_query, C, H, W)``, that
     task-level class combinations mix into the episode's classes.
@@ -52,6 +53,10 @@ class ClassPool:
     images: torch.Tensor
     rotations: bool = False
     name: str = "split"
+    # per-channel mean and std of the training images in [0, 1]; when set, items come out normalized
+    # (the official loaders' ``transforms.Normalize``), so an erased region filled with 0 is the mean
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
 
     @property
     def n_classes(self) -> int:
@@ -61,23 +66,38 @@ class ClassPool:
     def per_class(self) -> int:
         return self.images.shape[1]
 
-    def gather(self, classes: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
-        """Items ``indices[i]`` of class ``classes[i]``: ``(len(classes), m, ...)`` float (uint8 / 255)."""
+    def gather(self, classes: torch.Tensor, indices: torch.Tensor, augment=None) -> torch.Tensor:
+        """Items ``indices[i]`` of class ``classes[i]``: ``(len(classes), m, ...)`` float (uint8 / 255).
+
+        ``augment`` (images ``(N, C, H, W)`` in [0, 1] -> same shape) is applied per image before
+        normalization, as the official loaders transform each image before ``Normalize``.
+        """
         if not self.rotations:
-            return _as_float(self.images[classes[:, None], indices])
-        base, turns = classes // 4, classes % 4
-        images = _as_float(self.images[base[:, None], indices])
-        for turn in range(1, 4):
-            rows = turns == turn
-            if rows.any():
-                images[rows] = torch.rot90(images[rows], turn, dims=(-2, -1))
-        return images
+            images = _as_float(self.images[classes[:, None], indices])
+        else:
+            base, turns = classes // 4, classes % 4
+            images = _as_float(self.images[base[:, None], indices])
+            for turn in range(1, 4):
+                rows = turns == turn
+                if rows.any():
+                    images[rows] = torch.rot90(images[rows], turn, dims=(-2, -1))
+        if augment is not None:
+            images = augment(images.flatten(0, 1)).reshape(images.shape)
+        return self.normalize(images)
+
+    def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        """Images in [0, 1] (channels at dim -3) as ``(x - mean) / std``; unchanged without statistics."""
+        if self.mean is None:
+            return images
+        mean = torch.tensor(self.mean, dtype=images.dtype)[:, None, None]
+        std = torch.tensor(self.std, dtype=images.dtype)[:, None, None]
+        return (images - mean) / std
 
 
 class EpisodeSampler:
     """Draws episodes from a :class:`ClassPool`; checks the request against the split's size."""
 
-    def __init__(self, pool: ClassPool, n_way: int, k_shot: int, n_query: int, extra_way: int = 0):
+    def __init__(self, pool: ClassPool, n_way: int, k_shot: int, n_query: int, extra_way: int = 0, augment=None):
         for key, value in (("n_way", n_way), ("k_shot", k_shot), ("n_query", n_query)):
             if int(value) < 1:
                 raise ConfigError(key, value, "an integer of at least 1")
@@ -88,6 +108,7 @@ class EpisodeSampler:
             raise ConfigError("k_shot", k_shot, f"k_shot + n_query ({k_shot} + {n_query}) at most the "
                               f"{pool.per_class} images per class of split '{pool.name}'")
         self.pool, self.n_way, self.k_shot, self.n_query, self.extra_way = pool, n_way, k_shot, n_query, extra_way
+        self.augment = augment  # per-image standard augmentation of training episodes (ClassPool.gather)
 
     def draw(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Class ids ``(n_way + extra_way,)`` and per-class item indices ``(n_way + extra_way, k + q)``."""
@@ -97,7 +118,7 @@ class EpisodeSampler:
 
     def sample(self, generator: torch.Generator) -> Episode:
         n, k, q = self.n_way, self.k_shot, self.n_query
-        images = self.pool.gather(*self.draw(generator))
+        images = self.pool.gather(*self.draw(generator), augment=self.augment)
         shape = images.shape[2:]
         eye = torch.eye(n)
         return Episode(

@@ -21,7 +21,7 @@ from .training import EpisodicConfig, train_episodic
 
 _CONFIG_KEYS = ("episodes", "n_way", "k_shot", "n_query", "lr", "momentum", "weight_decay", "episodes_per_step",
                 "checkpoint_every", "validate_every", "keep_best", "val_episodes", "val_way", "val_shot", "val_query", "optimizer",
-                "lr_halve_every", "precision")
+                "lr_halve_every", "precision", "feat_aug", "crop_padding", "hflip")
 
 
 def episodic_config(params: dict, setting: str, settings: dict, maxup_pool: tuple[str, ...]) -> EpisodicConfig:

@@ -35,13 +35,14 @@ from methods.core.errors import ConfigError, TrainingDiverged
 from methods.core.preemption import Preempted, Preemption
 from methods.core.seeding import derive_seed
 
-from . import recipes
+from . import augment, recipes
 from .episodes import ClassPool, EpisodeSampler
 from .maxup import meta_maxup_loss, recipe_loss
 
 LR_STEPS = ((1 / 3, 1.0), (2 / 3, 0.06), (5 / 6, 0.012), (1.0, 0.0024))
 OPTIMIZERS = ("sgd", "adam")
 PRECISIONS = ("float32", "bfloat16")
+FEAT_AUGS = ("null", "norm")
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,11 @@ class EpisodicConfig:
     lr_halve_every: int = 0  # episodes; > 0 replaces lr_steps by 0.5 ** (episode // lr_halve_every)
     val_way: int = 0  # ways of the validation episodes; 0 means n_way
     precision: str = "float32"  # bfloat16: the backbone's training forward pass under autocast (an option, issue 22)
+    # standard per-image augmentation of every training episode, before any recipe or Meta-MaxUp:
+    # "norm" = the official feat_aug default (padded crop, colour jitter on RGB, flip if hflip); "null" = none
+    feat_aug: str = "null"
+    crop_padding: int = 4
+    hflip: bool = True
 
     def __post_init__(self):
         if self.episodes < 1:
@@ -79,6 +85,10 @@ class EpisodicConfig:
             raise ConfigError("optimizer", self.optimizer, f"one of {list(OPTIMIZERS)}")
         if self.precision not in PRECISIONS:
             raise ConfigError("precision", self.precision, f"one of {list(PRECISIONS)}")
+        if self.feat_aug not in FEAT_AUGS:
+            raise ConfigError("feat_aug", self.feat_aug, f"one of {list(FEAT_AUGS)}")
+        if self.crop_padding < 0:
+            raise ConfigError("crop_padding", self.crop_padding, "pixels, at least 0")
         if self.lr_halve_every < 0:
             raise ConfigError("lr_halve_every", self.lr_halve_every, "episodes, at least 0 (0: stepped schedule)")
         recipes.parse(self.augment)
@@ -175,8 +185,12 @@ def train_episodic(backbone: nn.Module, head: nn.Module, pool: ClassPool, config
     """
     log = log or logging.getLogger(__name__)
     extra = config.n_way if recipes.needs_extra_classes([config.augment, *config.maxup_pool]) else 0
-    sampler = EpisodeSampler(pool, config.n_way, config.k_shot, config.n_query, extra_way=extra)
     episodes, augment_rng = _streams(seed)
+    standard = None
+    if config.feat_aug == "norm":
+        def standard(images):
+            return augment.standard(images, augment_rng, config.crop_padding, config.hflip)
+    sampler = EpisodeSampler(pool, config.n_way, config.k_shot, config.n_query, extra_way=extra, augment=standard)
     parameters = list(backbone.parameters()) + list(head.parameters())
     optimizer = _optimizer(parameters, config)
     start, history = 0, {"loss": [], "accuracy": [], "val": []}
