@@ -239,6 +239,8 @@ def evaluate_wrapnet(ctx: RunContext) -> dict:
         wrapped.load_state_dict(torch.load(ctx.run_dir / f"wrapnet-acc{bits}.pt", weights_only=True))
         metrics[key("wrapnet_acc", "wrapnet", setting)], rates = accuracy_and_overflow(wrapped, x, y, bits)
         metrics[key("wrapnet_overflow_max", "wrapnet", setting)] = 100 * max(rates)
+        for i, rate in enumerate(rates, 1):  # each layer's rate under WrapNet's own weights (issue 17)
+            metrics[key(f"wrapnet_overflow_l{i}", "wrapnet", setting)] = 100 * rate
     return {"metrics": metrics}
 
 
