@@ -251,6 +251,69 @@ def accuracy_and_overflow(model: nn.Module, x, y: torch.Tensor, bits: int,
     return 100.0 * correct / len(x), [c / t for c, t in zip(counts, totals)]
 
 
+def naive_sweep(model: nn.Module, x, y: torch.Tensor, widths, batch_size: int = 256) -> dict[int, dict]:
+    """For each width b: the wrap-around accuracy (%) and each layer's overflow rate (the wrapping pass's,
+    as :func:`accuracy_and_overflow`), and the clamp(final sum) accuracy (%), of ``model`` as it is.
+
+    The same figures as a wrap and a clamp pass over all of ``x`` per width, for less: one exact pass
+    records, per example, the largest and smallest sum of any layer; an example all of whose sums fit
+    in b bits has the same sums under wrap and clamp (layer by layer, each accumulator is the identity
+    on them), so only the examples that overflow somewhere are run again at b bits. Inputs that are
+    not a tensor (image files) are run again in full."""
+    layers = integer_layers(model)
+    saved = [layer.accumulator for layer in layers]
+    n = len(y)
+    set_accumulator(model, 32, "exact")
+    hi, lo, correct = [], [], []
+
+    def stats(xb, logits):
+        correct.append(logits.argmax(1).cpu() == y[sum(len(c) for c in correct):][:len(xb)])
+        sums = [layer.exact.flatten(1) for layer in layers]
+        hi.append(torch.stack([s.max(1).values for s in sums]).max(0).values.cpu())
+        lo.append(torch.stack([s.min(1).values for s in sums]).min(0).values.cpu())
+
+    try:
+        _passes(model, x, batch_size, stats)
+        hi, lo, correct = torch.cat(hi), torch.cat(lo), torch.cat(correct)
+        out = {}
+        for bits in widths:
+            half = 2 ** (bits - 1)
+            again = (hi > half - 1) | (lo < -half) if isinstance(x, torch.Tensor) else torch.ones(n, dtype=torch.bool)
+            row = {"overflow": [0.0] * len(layers)}
+            for mode in ("wrap", "clamp"):
+                right = int(correct[~again].sum())
+                if again.any():
+                    set_accumulator(model, bits, mode)
+                    xs = x[again] if isinstance(x, torch.Tensor) else x
+                    acc, rates = accuracy_and_overflow(model, xs, y[again], bits, batch_size)
+                    right += round(acc * int(again.sum()) / 100)
+                    if mode == "wrap":
+                        row["overflow"] = [r * int(again.sum()) / n for r in rates]
+                row[mode] = 100.0 * right / n
+            out[bits] = row
+        return out
+    finally:
+        for layer, setting in zip(layers, saved):
+            layer.accumulator = setting
+
+
+def _passes(model: nn.Module, x, batch_size: int, each) -> None:
+    """One recording forward pass over ``x``; ``each(xb, logits)`` sees every batch's recorded sums."""
+    from methods.models.training import eval_batches, on_compute_device
+
+    model.eval()
+    layers = integer_layers(model)
+    for layer in layers:
+        layer.recording = True
+    try:
+        with torch.no_grad(), on_compute_device(model) as device:
+            for xb in eval_batches(x, batch_size, device):
+                each(xb, model(xb))
+    finally:
+        for layer in layers:
+            layer.recording, layer.exact = False, None
+
+
 def wrapnet_loss(penalty_weight: float):
     """Cross-entropy plus ``penalty_weight`` times the model's overflow penalty (for ``train_classifier``)."""
 

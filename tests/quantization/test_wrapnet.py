@@ -171,3 +171,22 @@ def test_accumulator_sweep_overflow_rate_on_a_hand_made_case():
         model(x)
     assert only.exact.flatten().tolist() == [28.0, 12.0, 4.0, 0.0]
     only.recording = False
+
+
+def test_naive_sweep_equals_a_full_wrap_and_clamp_pass_per_width(integer_mlp, digits):
+    """The cheap sweep (re-running only the examples that overflow somewhere) gives the figures of
+    one full wrap pass and one full clamp pass per width, overflow rates included."""
+    from methods.quantization.wrapnet import naive_sweep
+
+    _, _, x, y = digits
+    model = copy.deepcopy(integer_mlp)
+    widths = (32, 10, 9, 8, 7, 6)
+    sweep = naive_sweep(model, x, y, widths)
+    for bits in widths:
+        set_accumulator(model, bits, "wrap")
+        acc, rates = accuracy_and_overflow(model, x, y, bits)
+        assert sweep[bits]["wrap"] == pytest.approx(acc, abs=1e-9)
+        assert sweep[bits]["overflow"] == pytest.approx(rates, abs=1e-12)
+        set_accumulator(model, bits, "clamp")
+        assert sweep[bits]["clamp"] == pytest.approx(accuracy(model, x, y), abs=1e-4)  # float32 mean there
+    assert max(sweep[6]["overflow"]) > 0  # the sweep does reach widths that overflow
