@@ -89,8 +89,10 @@ def cyclic(z: torch.Tensor, bits: int, knee: float) -> torch.Tensor:
     if bits >= 25:  # float32 sums never reach the falling segments
         return z
     z = accumulator.wrap(z, bits)
-    down = c * (half - z.abs()) / (half - c) * torch.sign(z)
-    return torch.where(z.abs() <= c, z, down)
+    # identity on [-c, c], slope -c/(half - c) outside: m - r (z - m) with m = clamp(z, -c, c) is the
+    # same function in four element-wise passes (exact where |z| <= c, since then z - m = 0)
+    m = torch.clamp(z, -c, c)
+    return m - (c / (half - c)) * (z - m)
 
 
 class IntegerLayer(nn.Module):
@@ -146,7 +148,9 @@ class IntegerLayer(nn.Module):
         if self.recording:
             self.exact = exact.detach()
         half = float(2 ** (setting.bits - 1))
-        z = accumulator.accumulate(exact, setting.bits, setting.mode)
+        # the cyclic activation wraps its input itself (f(wrap_b(z)) = f(z)): no second wrap before it
+        wraps_itself = setting.cyclic and setting.mode == "wrap"
+        z = exact if wraps_itself else accumulator.accumulate(exact, setting.bits, setting.mode)
         self.penalty = exact.new_zeros(())
         if setting.cyclic:
             self.penalty = F.relu(exact.abs() - setting.knee * half).mean() / half
