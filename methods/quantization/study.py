@@ -60,7 +60,10 @@ _WRAPNET = {
                "naive": {"epochs": 3, "batch_size": 64, "lr": 2e-3}, "wrapnet": {"epochs": 2, "batch_size": 64, "lr": 2e-3}}],
     # widths where the laptop net overflows (no-overflow width 12 bits): 10 to 6, against 32 (issue 17)
     "laptop": [{"dataset": "fashion_mnist", "widths": [32, 10, 9, 8, 7, 6], "examples": 7680, "test_size": 5000,
-                "naive": {"epochs": 1, "batch_size": 128, "lr": 2e-3},
+                # 5 epochs (300 steps): after 1 the naive net's mean loss was still 2.18 and its test accuracy
+                # 67%, after 3 0.73 and 75.2%, after 5 76.5% (seed 0, issue 17); paid for by the cheaper naive
+                # evaluation (naive_sweep) and cyclic activation: 98 CPU s for the seed, 110 before
+                "naive": {"epochs": 5, "batch_size": 128, "lr": 2e-3},
                 "wrapnet": {"epochs": 1, "batch_size": 128, "lr": 1e-3, "examples": 3840}}],
     "paper": [
         {"dataset": "cifar10", "widths": [32, 16, 12, 10, 8], "examples": None,
