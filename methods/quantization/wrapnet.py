@@ -1,18 +1,33 @@
 """WrapNet: integer-exact layers with a b-bit accumulator, cyclic activation, overflow penalty.
 
 Ni, Chu, Castañeda, Chiang, Studer & Goldstein, "WrapNet: Neural Net Inference with Ultra-Low-Precision
-Arithmetic", ICLR 2021. Every layer computes the exact integer sum ``z = sum_i w_i a_i + b`` of ternary
-weights (Li & Liu 2016, per output channel) and low-bit activations (learned step sizes, Esser et al.
-2020), passes it through the accumulator (:mod:`.accumulator`: exact, wrap-around or clamp(final sum)),
-then rescales it by ``alpha * s`` to real units. A ReLU and the next layer's unsigned activation
-quantizer follow (the clamp at 0 is the ReLU).
+Arithmetic", ICLR 2021 (arXiv 2007.13242). Every layer computes the exact integer sum ``z = sum_i w_i a_i + b``
+of ternary weights (Li & Liu 2016, per output channel) and low-bit activations (learned step sizes, Esser
+et al. 2020), passes it through the accumulator (:mod:`.accumulator`: exact, wrap-around or clamp(final
+sum)), then rescales it by ``alpha * s`` to real units. A ReLU and the next layer's unsigned activation
+quantizer follow (the clamp at 0 is the ReLU). :func:`layer_precisions` says what each layer computes in.
 
-The cyclic activation (Section 3.1; its exact shape is not transcribed from the paper and is an
-assumption here) is the continuous, odd, 2^b-periodic triangle wave that is the identity on
-``[-c, c]`` and falls linearly to 0 at ``+-2^(b-1)``: ``f(z) = c (2^(b-1) - z) / (2^(b-1) - c)`` for
-``z > c``, with ``c = knee * 2^(b-1)``. Being periodic, ``f(wrap_b(z)) = f(z)``, so it makes the layer
-invariant to overflow. The overflow penalty (Section 3.2, also not transcribed) is
-``sum_layers mean(relu(|z| - c)) / 2^(b-1)`` on the exact sums.
+What could be read of the paper (issue 17, re-checked): only its first page, i.e. the abstract and the
+start of the introduction (arXiv v1 abstract: "low-resolution (8-bit) additions in the accumulators ...
+inserting a cyclic activation layer, as well as an overflow penalty regularizer"; ICLR abstract: a
+cyclic activation layer "that makes results invariant to overflow"), from the stored copies
+docslib.org/doc/13398046 and the ICLR 2021 text mirrored at object.cloud.sdsc.edu (ml-papers-txt/ICLR/2021).
+Sections 3-4 (the activation's formula, the penalty, the layer precisions, where BatchNorm sits) and
+any official code could not be reached (no WrapNet repository in the code index). So:
+
+* followed: b-bit two's-complement accumulation of low-bit products (8 bits the headline width); a
+  cyclic (2^b-periodic) activation applied to the wrapped sums, so that overflow does not change the
+  result; an overflow penalty added to the training loss; WrapNet fine-tunes a normally trained
+  quantized net.
+* assumed, not transcribed: the activation's shape, the continuous odd triangle wave that is the
+  identity on ``[-c, c]`` and falls linearly to 0 at ``+-2^(b-1)``: ``f(z) = c (2^(b-1) - z) / (2^(b-1) - c)``
+  for ``z > c``, ``c = knee * 2^(b-1)`` (being periodic, ``f(wrap_b(z)) = f(z)``); the penalty,
+  ``sum_layers mean(relu(|z| - c)) / 2^(b-1)`` on the exact sums; BatchNorm folded into the preceding
+  convolution before ternarization (so it is inside the integer sum, not after the activation); and
+  every Conv2d/Linear, the first and last included, in ternary weights with a b-bit accumulator (the
+  first on the 4-bit signed network input). Many low-bit papers keep the first and last layers at
+  higher precision; whether WrapNet does is not known here, so these layers are quantized and counted
+  (their overflow rates are reported separately, L1 and the last L).
 """
 
 from __future__ import annotations
@@ -74,8 +89,10 @@ def cyclic(z: torch.Tensor, bits: int, knee: float) -> torch.Tensor:
     if bits >= 25:  # float32 sums never reach the falling segments
         return z
     z = accumulator.wrap(z, bits)
-    down = c * (half - z.abs()) / (half - c) * torch.sign(z)
-    return torch.where(z.abs() <= c, z, down)
+    # identity on [-c, c], slope -c/(half - c) outside: m - r (z - m) with m = clamp(z, -c, c) is the
+    # same function in four element-wise passes (exact where |z| <= c, since then z - m = 0)
+    m = torch.clamp(z, -c, c)
+    return m - (c / (half - c)) * (z - m)
 
 
 class IntegerLayer(nn.Module):
@@ -131,7 +148,9 @@ class IntegerLayer(nn.Module):
         if self.recording:
             self.exact = exact.detach()
         half = float(2 ** (setting.bits - 1))
-        z = accumulator.accumulate(exact, setting.bits, setting.mode)
+        # the cyclic activation wraps its input itself (f(wrap_b(z)) = f(z)): no second wrap before it
+        wraps_itself = setting.cyclic and setting.mode == "wrap"
+        z = exact if wraps_itself else accumulator.accumulate(exact, setting.bits, setting.mode)
         self.penalty = exact.new_zeros(())
         if setting.cyclic:
             self.penalty = F.relu(exact.abs() - setting.knee * half).mean() / half
@@ -164,6 +183,16 @@ def to_integer(model: nn.Module, act_bits: int = 3, input_bits: int = 4) -> nn.M
 
 def integer_layers(model: nn.Module) -> list[IntegerLayer]:
     return [m for m in model.modules() if isinstance(m, IntegerLayer)]
+
+
+def layer_precisions(model: nn.Module) -> list[dict]:
+    """What each integer layer computes in, in forward order: weights (ternary codes), its input
+    (bits, signed or not), its fan-in, and its accumulator (bits and mode). Every Conv2d/Linear of the
+    model is one of them, the first and last included (see the module docstring: assumed, not read)."""
+    return [{"weights": "ternary", "input_bits": (layer.qp + 1).bit_length() if layer.signed else layer.qp.bit_length(),
+             "signed_input": layer.signed, "fan_in": layer.fan_in, "accumulator_bits": layer.accumulator.bits,
+             "accumulator_mode": layer.accumulator.mode, "cyclic": layer.accumulator.cyclic}
+            for layer in integer_layers(model)]
 
 
 def init_integer_steps(model: nn.Module, x: torch.Tensor) -> None:
@@ -224,6 +253,69 @@ def accuracy_and_overflow(model: nn.Module, x, y: torch.Tensor, bits: int,
         for layer in layers:
             layer.recording, layer.exact = False, None
     return 100.0 * correct / len(x), [c / t for c, t in zip(counts, totals)]
+
+
+def naive_sweep(model: nn.Module, x, y: torch.Tensor, widths, batch_size: int = 256) -> dict[int, dict]:
+    """For each width b: the wrap-around accuracy (%) and each layer's overflow rate (the wrapping pass's,
+    as :func:`accuracy_and_overflow`), and the clamp(final sum) accuracy (%), of ``model`` as it is.
+
+    The same figures as a wrap and a clamp pass over all of ``x`` per width, for less: one exact pass
+    records, per example, the largest and smallest sum of any layer; an example all of whose sums fit
+    in b bits has the same sums under wrap and clamp (layer by layer, each accumulator is the identity
+    on them), so only the examples that overflow somewhere are run again at b bits. Inputs that are
+    not a tensor (image files) are run again in full."""
+    layers = integer_layers(model)
+    saved = [layer.accumulator for layer in layers]
+    n = len(y)
+    set_accumulator(model, 32, "exact")
+    hi, lo, correct = [], [], []
+
+    def stats(xb, logits):
+        correct.append(logits.argmax(1).cpu() == y[sum(len(c) for c in correct):][:len(xb)])
+        sums = [layer.exact.flatten(1) for layer in layers]
+        hi.append(torch.stack([s.max(1).values for s in sums]).max(0).values.cpu())
+        lo.append(torch.stack([s.min(1).values for s in sums]).min(0).values.cpu())
+
+    try:
+        _passes(model, x, batch_size, stats)
+        hi, lo, correct = torch.cat(hi), torch.cat(lo), torch.cat(correct)
+        out = {}
+        for bits in widths:
+            half = 2 ** (bits - 1)
+            again = (hi > half - 1) | (lo < -half) if isinstance(x, torch.Tensor) else torch.ones(n, dtype=torch.bool)
+            row = {"overflow": [0.0] * len(layers)}
+            for mode in ("wrap", "clamp"):
+                right = int(correct[~again].sum())
+                if again.any():
+                    set_accumulator(model, bits, mode)
+                    xs = x[again] if isinstance(x, torch.Tensor) else x
+                    acc, rates = accuracy_and_overflow(model, xs, y[again], bits, batch_size)
+                    right += round(acc * int(again.sum()) / 100)
+                    if mode == "wrap":
+                        row["overflow"] = [r * int(again.sum()) / n for r in rates]
+                row[mode] = 100.0 * right / n
+            out[bits] = row
+        return out
+    finally:
+        for layer, setting in zip(layers, saved):
+            layer.accumulator = setting
+
+
+def _passes(model: nn.Module, x, batch_size: int, each) -> None:
+    """One recording forward pass over ``x``; ``each(xb, logits)`` sees every batch's recorded sums."""
+    from methods.models.training import eval_batches, on_compute_device
+
+    model.eval()
+    layers = integer_layers(model)
+    for layer in layers:
+        layer.recording = True
+    try:
+        with torch.no_grad(), on_compute_device(model) as device:
+            for xb in eval_batches(x, batch_size, device):
+                each(xb, model(xb))
+    finally:
+        for layer in layers:
+            layer.recording, layer.exact = False, None
 
 
 def wrapnet_loss(penalty_weight: float):

@@ -117,3 +117,76 @@ def test_overflow_rates_of_the_sweep_fall_with_each_extra_accumulator_bit(intege
     for narrow, wide in ((6, 7), (7, 8), (8, 9), (9, 10), (10, 32)):
         assert all(a >= b for a, b in zip(rates[narrow], rates[wide]))
     assert max(rates[6]) > max(rates[10]) and max(rates[32]) == 0.0
+
+
+def _tiny(first: int, hidden: int, out: int) -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(first, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, out))
+
+
+def test_layer_precisions_of_a_tiny_net_first_and_last_layer_included():
+    """Hand-computed: 2 Linear layers -> 2 integer layers, both ternary; the first reads the signed
+    4-bit network input (|a| <= 7), the second the unsigned 3-bit ReLU output (0..7); fan-in 5 and 3;
+    both accumulate in the b bits that ``set_accumulator`` gives (the first and last layer are not
+    kept at higher precision: an assumption, see the module docstring)."""
+    model = to_integer(_tiny(5, 3, 2), act_bits=3, input_bits=4)
+    init_integer_steps(model, torch.randn(16, 5))
+    set_accumulator(model, 8, "wrap", cyclic_activation=True)
+    from methods.quantization.wrapnet import layer_precisions
+
+    assert layer_precisions(model) == [
+        {"weights": "ternary", "input_bits": 4, "signed_input": True, "fan_in": 5,
+         "accumulator_bits": 8, "accumulator_mode": "wrap", "cyclic": True},
+        {"weights": "ternary", "input_bits": 3, "signed_input": False, "fan_in": 3,
+         "accumulator_bits": 8, "accumulator_mode": "wrap", "cyclic": True},
+    ]
+    first, second = integer_layers(model)
+    assert (first.qn, first.qp, second.qn, second.qp) == (7, 7, 0, 7)
+    # the no-overflow width: ceil(log2(5 * 1 * 7 + 1)) + 1 = 7 bits (first), ceil(log2(22)) + 1 = 6 (second)
+    assert safe_width(model) == 7
+
+
+def test_accumulator_sweep_overflow_rate_on_a_hand_made_case():
+    """One Linear(4, 1), all weights equal (ternary codes all 1), no bias, step 1: inputs 7, 3, 1, 0
+    in every position give exact sums 28, 12, 4, 0. A b-bit accumulator holds [-2^(b-1), 2^(b-1) - 1]:
+    4 bits ([-8, 7]) loses 28 and 12 (rate 1/2), 5 bits ([-16, 15]) loses 28 (1/4), 6 bits and 32 none;
+    negating the inputs gives the same rates (-28, -12 below -8; -28 below -16)."""
+    layer = torch.nn.Linear(4, 1, bias=False)
+    with torch.no_grad():
+        layer.weight.fill_(0.5)
+    model = to_integer(torch.nn.Sequential(layer), act_bits=3, input_bits=4)
+    (only,) = integer_layers(model)
+    with torch.no_grad():
+        only.step.fill_(1.0)
+    x = torch.tensor([7.0, 3.0, 1.0, 0.0]).unsqueeze(1).repeat(1, 4)
+    y = torch.zeros(4, dtype=torch.long)
+    expected = {4: 0.5, 5: 0.25, 6: 0.0, 32: 0.0}
+    for sign in (1, -1):
+        for bits, rate in expected.items():
+            set_accumulator(model, bits, "wrap")
+            acc, rates = accuracy_and_overflow(model, sign * x, y, bits)
+            assert rates == [rate] and acc == 100.0
+    only.recording = True
+    with torch.no_grad():
+        model(x)
+    assert only.exact.flatten().tolist() == [28.0, 12.0, 4.0, 0.0]
+    only.recording = False
+
+
+def test_naive_sweep_equals_a_full_wrap_and_clamp_pass_per_width(integer_mlp, digits):
+    """The cheap sweep (re-running only the examples that overflow somewhere) gives the figures of
+    one full wrap pass and one full clamp pass per width, overflow rates included."""
+    from methods.quantization.wrapnet import naive_sweep
+
+    _, _, x, y = digits
+    model = copy.deepcopy(integer_mlp)
+    widths = (32, 10, 9, 8, 7, 6)
+    sweep = naive_sweep(model, x, y, widths)
+    for bits in widths:
+        set_accumulator(model, bits, "wrap")
+        acc, rates = accuracy_and_overflow(model, x, y, bits)
+        assert sweep[bits]["wrap"] == pytest.approx(acc, abs=1e-9)
+        assert sweep[bits]["overflow"] == pytest.approx(rates, abs=1e-12)
+        set_accumulator(model, bits, "clamp")
+        assert sweep[bits]["clamp"] == pytest.approx(accuracy(model, x, y), abs=1e-4)  # float32 mean there
+    assert max(sweep[6]["overflow"]) > 0  # the sweep does reach widths that overflow
