@@ -83,11 +83,15 @@ LLAMA = Llama()
 
 def token_nll(model: nn.Module, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed next-token negative log-likelihood of each sequence and its number of predicted tokens."""
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1].float()
-    targets = batch["input_ids"][:, 1:]
+    ids = batch["input_ids"]
+    logits = model(input_ids=ids, attention_mask=batch["attention_mask"]).logits.float()
+    # every position's row of the contiguous (tokens, vocabulary) logits, the last one ignored (it predicts
+    # nothing): about 3x faster than the class-dim-1 form on a transposed, sliced copy
+    targets = torch.full_like(ids, -100)
+    targets[:, :-1] = ids[:, 1:]
+    nll = torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none")
     valid = batch["attention_mask"][:, 1:].bool()
-    nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
-    return (nll * valid).sum(1), valid.sum(1)
+    return (nll.view_as(ids)[:, :-1] * valid).sum(1), valid.sum(1)
 
 
 def perplexity(model: nn.Module, batches: list[dict]) -> float:
