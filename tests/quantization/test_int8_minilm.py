@@ -13,6 +13,8 @@ import torch
 from torch import nn
 
 from methods.core import cpu
+from runrecord import write_metrics
+
 from methods.core.study import Run, RunContext
 from methods.quantization import pipeline
 from methods.quantization.encoder_int8 import measure_int8_encoder
@@ -126,14 +128,7 @@ def _record(monkeypatch, tmp_path, model, batches, seed: int) -> object:
     ctx = RunContext(run, "smoke", tmp_path, {}, {}, 1, logging.getLogger("test"))
     assert STUDY.train(ctx)["note"]
     result = STUDY.evaluate(ctx)
-    record = {"spec": run.spec("smoke"), "metrics": result["metrics"], "timings": result["timings"],
-              "kernels": result["kernels"],
-              "provenance": {"git": {"commit": "c0ffee", "dirty": False}, "spec_hash": "x", "threads": 1,
-                             "cpu": "Test CPU"}}
-    path = tmp_path / f"seed{seed}" / "metrics.json"
-    path.parent.mkdir()
-    path.write_text(json.dumps(record))  # None stays null, as atomic.write_json writes it
-    return path
+    return write_metrics(tmp_path, run.spec("smoke"), result, seed)
 
 
 def test_without_an_int8_engine_the_run_records_not_supported_and_the_table_says_so(monkeypatch, tmp_path,

@@ -10,6 +10,8 @@ from types import SimpleNamespace
 import torch
 
 from methods.core import cpu
+from runrecord import write_metrics
+
 from methods.core.study import Run, RunContext
 from methods.quantization import pipeline
 from methods.quantization.study import STUDY
@@ -25,14 +27,7 @@ def _ptq_record(monkeypatch, tmp_path, model, digits, seed: int) -> dict:
               params={"settings": ["w8a8-tensor"], "calibration_size": 64})
     ctx = RunContext(run, "smoke", tmp_path, {}, {}, 1, logging.getLogger("test"))
     result = pipeline.evaluate_ptq(ctx)
-    record = {"spec": run.spec("smoke"), "metrics": result["metrics"], "timings": result["timings"],
-              "kernels": result["kernels"],
-              "provenance": {"git": {"commit": "c0ffee", "dirty": False}, "spec_hash": "x", "threads": 1,
-                             "cpu": "Test CPU"}}
-    path = tmp_path / f"seed{seed}" / "metrics.json"
-    path.parent.mkdir()
-    path.write_text(json.dumps(record))  # None stays null, as atomic.write_json writes it
-    return path
+    return write_metrics(tmp_path, run.spec("smoke"), result, seed)
 
 
 def test_int8_rows_name_the_engine_or_say_not_supported(monkeypatch, tmp_path, float_mlp, digits):
