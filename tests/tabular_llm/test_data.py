@@ -90,6 +90,8 @@ def test_keel_codes_are_decoded_to_words(prepared):
 def test_undocumented_codes_name_the_dataset_and_column(tmp_path):
     from methods.data.keel_tabular import prepare_contraceptive
 
-    (tmp_path / "contraceptive.dat").write_text("24,7,3,3,1,1,2,3,0,1\n" * 1473)
+    good = "24,2,3,3,1,1,2,3,0,{}\n"
+    (tmp_path / "contraceptive.dat").write_text(good.format(1) * 1470 + good.format(2) + good.format(3)
+                                                + "24,7,3,3,1,1,2,3,0,1\n")
     with pytest.raises(DataError, match="contraceptive: column 'wife's education' has undocumented codes"):
         prepare_contraceptive(tmp_path, tmp_path / "out.npz")
