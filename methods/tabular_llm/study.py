@@ -30,7 +30,7 @@ LM = "all-MiniLM-L6-v2"
 EMBED_SETTING = "minilm"
 _COMMON = {"C_grid": [0.01, 0.1, 1.0, 10.0], "mlp_hidden": [128, 64], "mlp_lr": 1e-3, "mlp_weight_decay": 1e-4,
            "mlp_batch_size": 128, "ple_bins": 16, "max_bins": 32, "weight_decay": 1e-4, "corrupt_ratio": 0.5,
-           "tau": 0.1, "checkpoint_every": 5}
+           "tau": 0.1, "checkpoint_every": 5, "search_budget": 8}
 _SCALES = {
     "smoke": {
         "datasets": {"keel_heart": 120, "iris": None},  # 120 of 270 rows: the row-text embedding dominates smoke
