@@ -36,12 +36,16 @@ def onehot_features(typed: Typed, train: np.ndarray) -> np.ndarray:
 
 
 def ordinal_features(typed: Typed, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """[numbers | category codes (unseen = NaN, i.e. missing) | binaries] and the categorical mask."""
+    """[numbers | category codes (unseen = NaN, i.e. missing) | binaries] and the categorical mask.
+
+    HistGradientBoosting takes at most 255 categories per column: beyond that (COMPAS's 371 charge
+    descriptions) the 254 most frequent training categories keep their codes and the rarer ones share one."""
     from sklearn.preprocessing import OrdinalEncoder
 
     parts, mask = [typed.num], [np.zeros(typed.num.shape[1], bool)]
     if typed.cat.shape[1]:
-        encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan).fit(typed.cat[train])
+        encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
+                                 max_categories=255).fit(typed.cat[train])
         parts.append(encoder.transform(typed.cat))
         mask.append(np.ones(typed.cat.shape[1], bool))
     parts.append(typed.bin)

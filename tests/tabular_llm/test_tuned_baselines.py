@@ -46,3 +46,14 @@ def test_classical_family_reports_each_search_on_a_real_table(heart_path):
     for method in ("rf", "hgb"):
         assert len(out[method]["summary"]["search"]["tried"]) == params["search_budget"]
         assert out[method]["fit_s"] > 0 and out[method]["proba"].shape == (len(prepared.split.test), 2)
+
+
+def test_hgb_codes_fit_its_255_category_limit():
+    """COMPAS has 371 charge descriptions in its training rows: the rarest share one code."""
+    from methods.tabular_llm.preprocess import Typed
+
+    cat = np.array([[f"charge {i % 300}"] for i in range(3000)])
+    typed = Typed(num=np.zeros((3000, 0)), cat=cat, bin=np.zeros((3000, 0)), num_names=[], cat_names=["c"],
+                  bin_names=[], imputed=0)
+    codes, mask = baselines.ordinal_features(typed, np.arange(2900))
+    assert mask.tolist() == [True] and np.nanmax(codes) == 254 and len(np.unique(codes)) == 255
