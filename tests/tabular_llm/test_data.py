@@ -70,6 +70,8 @@ def test_compas_keeps_defendant_features_only(prepared, data_root):
     ("keel_chess", 3196, 36, 36, [1527, 1669], "f47f7d920e117ab5764d3adcd2f6446ca596290261756ecd35c81b12fcaec061"),
     ("keel_contraceptive", 1473, 9, 7, [629, 333, 511],
      "ad2a49da55df24b061a994ecc4d90c856aba35acd05138851aa251c4f06303c9"),
+    ("keel_marketing", 6876, 13, 11, [1255, 529, 505, 618, 527, 846, 784, 1069, 743],
+     "305d3fb6e240e2da41e7cc137359f9c2546e08bde0459b313086f829e5b5dd46"),
 ])
 def test_mid_size_keel_sets(prepared, data_root, name, rows, columns, text, counts, sha256):
     table = load_table(prepared(name))
@@ -85,6 +87,9 @@ def test_keel_codes_are_decoded_to_words(prepared):
     cmc = load_table(prepared("keel_contraceptive"))
     assert cmc.classes == ["no use", "long-term", "short-term"]
     assert set(cmc.columns[cmc.names.index("wife's education")]) == {"low", "lower middle", "upper middle", "high"}
+    marketing = load_table(prepared("keel_marketing"))
+    language = marketing.columns[marketing.names.index("language spoken most often at home")]
+    assert (language == "english").sum() == 6277 and marketing.classes[-1] == "$75,000 or more"
 
 
 def test_undocumented_codes_name_the_dataset_and_column(tmp_path):
