@@ -9,7 +9,9 @@ family run reports ``<method>.<metric>`` values; :meth:`TabularLLMStudy.summariz
 into one row per method and adds each method's average rank.
 
 Table ``tabular_llm``: datasets x methods, ROC-AUC (binary) or accuracy (multi-class), mean ±
-95% t-interval over 3 seeds, the average rank, and per method the fit and embedding time.
+95% t-interval over 3 seeds, the average rank (Friedman / Nemenyi, Demšar JMLR 2006), per method the
+fit time (RF / HistGB search included) and embedding time, and per dataset TDT minus each method over
+the seeds with its paired t-test (:func:`.report.paired_differences`).
 Table ``tabular_llm_cache``: what the embedding cache holds and what it cost per dataset.
 """
 
