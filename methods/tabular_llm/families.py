@@ -1,6 +1,7 @@
 """The methods of the study, in three families that share one job each.
 
-* ``classical``: ``logreg``, ``rf``, ``hgb``, ``mlp`` on the typed table;
+* ``classical``: ``logreg``, ``rf``, ``hgb``, ``mlp`` on the typed table (RF and HGB tuned on the
+  validation rows, the search counted in their fit time);
 * ``text``: ``row_lr``, ``row_mlp`` (the whole row serialized and embedded, naive) and
   ``cell_lr``, ``cell_mlp`` (Koloski et al.'s "This {col} is {value}." per cell, mean-pooled);
 * ``tdt``: the TDTransformer-style network with quantile (``tdt``) and decision-tree
@@ -51,10 +52,11 @@ def prepare(path: Path, dataset: str, params: dict, seed: int) -> Prepared:
 
 
 def _timed(fit, predict):
+    """Predictions and the seconds of ``fit``, which includes any hyper-parameter search."""
     start = time.perf_counter()
     model = fit()
     fitted = time.perf_counter() - start
-    return predict(model), fitted
+    return predict(model), fitted, model
 
 
 def classical(p: Prepared, params: dict, seed: int, threads: int, run: str) -> dict:
@@ -63,15 +65,17 @@ def classical(p: Prepared, params: dict, seed: int, threads: int, run: str) -> d
     ordinal, mask = baselines.ordinal_features(p.typed, train)
     fits = {
         "logreg": lambda: baselines.logreg(onehot, y, train, val, seed, params),
-        "rf": lambda: baselines.random_forest(onehot, y, train, seed, params, threads),
-        "hgb": lambda: baselines.hist_gb(ordinal, mask, y, train, seed, params),
+        "rf": lambda: baselines.random_forest(onehot, y, train, val, seed, params, threads),
+        "hgb": lambda: baselines.hist_gb(ordinal, mask, y, train, val, seed, params),
         "mlp": lambda: baselines.mlp(params).fit(onehot, y, train, val, seed, run),
     }
     inputs = {"logreg": onehot, "rf": onehot, "hgb": ordinal, "mlp": onehot}
     out = {}
     for method in _selected("classical", params):
-        proba, fit_s = _timed(fits[method], lambda m, x=inputs[method]: m.predict_proba(x[test]))
+        proba, fit_s, model = _timed(fits[method], lambda m, x=inputs[method]: m.predict_proba(x[test]))
         out[method] = {"proba": proba, "fit_s": fit_s}
+        if hasattr(model, "search"):
+            out[method]["summary"] = {"search": model.search}
     return out
 
 
@@ -88,7 +92,7 @@ def text(p: Prepared, cache: Cache, params: dict, seed: int, run: str) -> dict:
             fit = lambda x=x: baselines.logreg(x, y, train, val, seed, params)  # noqa: E731
         else:
             fit = lambda x=x: baselines.mlp(params).fit(x, y, train, val, seed, run)  # noqa: E731
-        proba, fit_s = _timed(fit, lambda m, x=x: m.predict_proba(x[test]))
+        proba, fit_s, _ = _timed(fit, lambda m, x=x: m.predict_proba(x[test]))
         out[method] = {"proba": proba, "fit_s": fit_s, "embed_s": embed_s}
     return out
 

@@ -6,7 +6,9 @@ and adds per method its average rank (``dataset = "average"``, metric ``rank``):
 the methods are ranked by mean score (1 = best, ties share the mean rank), and the ranks are
 averaged over the datasets on which every method ran. :func:`wide` pivots the main table to
 datasets x methods, with the rank row, the Friedman test and the Nemenyi post-hoc verdict per method
-(Demšar, JMLR 2006; :mod:`methods.reporting.rank_tests`) and the mean cost rows below.
+(Demšar, JMLR 2006; :mod:`methods.reporting.rank_tests`) and the mean cost rows below, then a
+section of per-dataset paired comparisons of TDT against each other method over the seeds
+(:func:`paired_differences`; Huang et al., TMLR 2025, Section 5 compare per dataset).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from .names import METHOD_ORDER, METHOD_TITLES
 
 MAIN = "tabular_llm"
 AVERAGE = "average"
+REFERENCE = "tdt"  # the paired comparisons' reference: TDT with quantile PLE, the paper's default
+DIFF, DIFF_P = "tdt_diff", "tdt_diff_p"
 
 
 def per_method(runs: pd.DataFrame) -> pd.DataFrame:
@@ -43,21 +47,51 @@ def average_ranks(long: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"method": ranked.columns, "rank": ranked.mean().values, "datasets": len(ranked)})
 
 
+def paired_differences(split: pd.DataFrame, reference: str = REFERENCE) -> pd.DataFrame:
+    """Per dataset and method: ``reference`` − method in score over the seeds both ran (paired by seed),
+    the mean with its 95% Student-t interval and the paired t-test's two-sided p (scipy ``ttest_rel``).
+    Columns: dataset, method, mean, low, high, p, n; p is NaN when the differences have no spread."""
+    from scipy import stats
+
+    scores = split[split["metric"] == "score"].pivot_table(index=["dataset", "seed"], columns="method",
+                                                          values="value")
+    rows = []
+    if reference not in scores.columns:
+        return pd.DataFrame(rows, columns=["dataset", "method", "mean", "low", "high", "p", "n"])
+    for dataset, frame in scores.groupby(level="dataset"):
+        for method in (m for m in frame.columns if m != reference):
+            pair = frame[[reference, method]].dropna()
+            diff = (pair[reference] - pair[method]).to_numpy()
+            if len(diff) == 0:
+                continue
+            mean, low, high, p = float(diff.mean()), np.nan, np.nan, np.nan
+            if len(diff) > 1 and diff.std(ddof=1) > 0:
+                low, high = stats.t.interval(0.95, len(diff) - 1, loc=mean, scale=stats.sem(diff))
+                p = float(stats.ttest_rel(pair[reference], pair[method]).pvalue)
+            rows.append({"dataset": dataset, "method": method, "mean": mean, "low": low, "high": high, "p": p,
+                         "n": len(diff)})
+    return pd.DataFrame(rows, columns=["dataset", "method", "mean", "low", "high", "p", "n"])
+
+
 def summarize(study: str, spec, runs: pd.DataFrame, scale: str, paper_numbers: pd.DataFrame) -> pd.DataFrame:
     if spec.name != MAIN:
         return aggregate(runs, spec, study, scale, paper_numbers)
-    long = aggregate(per_method(runs), spec, study, scale, paper_numbers)
+    split = per_method(runs)
+    long = aggregate(split, spec, study, scale, paper_numbers)
     template = long[long["n"] > 0].iloc[0] if (long["n"] > 0).any() else None
-    rows = []
-    for _, r in average_ranks(long).iterrows():
-        rows.append({
-            "study": study, "table": spec.name, "dataset": AVERAGE, "method": r["method"], "setting": "default",
-            "metric": "rank", "mean": r["rank"], "ci95_low": np.nan, "ci95_high": np.nan, "n": int(r["datasets"]),
-            "scale": scale, "paper_value": np.nan, "paper_source": np.nan, "interval": "none",
-            "commits": template["commits"] if template is not None else "",
-            "dirty": bool(template["dirty"]) if template is not None else False,
-            "machines": template["machines"] if template is not None else "",
-        })
+    origin = {"study": study, "table": spec.name, "setting": "default", "scale": scale, "paper_value": np.nan,
+              "paper_source": np.nan, "commits": template["commits"] if template is not None else "",
+              "dirty": bool(template["dirty"]) if template is not None else False,
+              "machines": template["machines"] if template is not None else ""}
+    rows = [{**origin, "dataset": AVERAGE, "method": r["method"], "metric": "rank", "mean": r["rank"],
+             "ci95_low": np.nan, "ci95_high": np.nan, "n": int(r["datasets"]), "interval": "none"}
+            for _, r in average_ranks(long).iterrows()]
+    for _, r in paired_differences(split).iterrows():
+        keys = {**origin, "dataset": r["dataset"], "method": r["method"], "n": int(r["n"])}
+        rows.append({**keys, "metric": DIFF, "mean": r["mean"], "ci95_low": r["low"], "ci95_high": r["high"],
+                     "interval": "t"})
+        rows.append({**keys, "metric": DIFF_P, "mean": r["p"], "ci95_low": np.nan, "ci95_high": np.nan,
+                     "interval": "none"})
     return pd.concat([long, pd.DataFrame(rows, columns=LONG_COLUMNS)], ignore_index=True)
 
 
@@ -127,4 +161,34 @@ def wide(long: pd.DataFrame, spec) -> tuple[pd.DataFrame, list[str]]:
             values = measured[(measured["method"] == m) & (measured["metric"] == metric)]["mean"]
             row[METHOD_TITLES.get(m, m)] = f"{values.mean():.{decimals}f}" if len(values) else "—"
         table.append(row)
+    table += _paired_section(long, methods, datasets)
     return pd.DataFrame(table), sources
+
+
+def _paired_section(long: pd.DataFrame, methods: list[str], datasets: list[str]) -> list[dict]:
+    """Rows "TDT − method" per dataset: mean difference ± 95% t half-width, paired t p, and a count row."""
+    diffs = long[long["metric"].isin([DIFF, DIFF_P]) & (long["n"] > 0)]
+    if diffs.empty:
+        return []
+    value = diffs.set_index(["dataset", "method", "metric"])["mean"]
+    low = diffs.set_index(["dataset", "method", "metric"])["ci95_low"]
+    high = diffs.set_index(["dataset", "method", "metric"])["ci95_high"]
+    rows, better, worse = [], dict.fromkeys(methods, 0), dict.fromkeys(methods, 0)
+    for dataset in datasets:
+        row = {"dataset": f"{dataset}: TDT − column (paired t over seeds)"}
+        for m in methods:
+            key = (dataset, m, DIFF)
+            if key not in value.index:
+                row[METHOD_TITLES.get(m, m)] = "—"
+                continue
+            p = value.get((dataset, m, DIFF_P), np.nan)
+            text = format_cell(value[key], low[key], high[key], 3)
+            row[METHOD_TITLES.get(m, m)] = text + (f" (p = {p:.2g})" if pd.notna(p) else " (p: no spread)")
+            if pd.notna(p) and p < 0.05:
+                better[m] += value[key] > 0
+                worse[m] += value[key] < 0
+        rows.append(row)
+    rows.append({"dataset": "datasets where TDT is better / worse (paired t, p < 0.05)",
+                 **{METHOD_TITLES.get(m, m): f"{better[m]} / {worse[m]}" if m != REFERENCE else "—"
+                    for m in methods}})
+    return rows

@@ -91,9 +91,11 @@ def test_the_papers_76_datasets_are_registered_in_batch_sh_order_and_run_at_pape
     assert len(ids) == 76 and len(set(ids)) == 76
     assert ids[:3] == (40975, 31, 44) and ids[-3:] == (1525, 40474, 40475)
     paper = list(_SCALES["paper"]["datasets"].items())
-    assert paper[:8] == [(name, None) for name in ("adult", "german_credit", "keel_heart", "keel_housevotes",
-                                                   "breast_cancer", "wine", "iris", "digits")]
-    assert paper[8:] == [(f"openml_{data_id}", None) for data_id in ids]
+    assert paper[:13] == [(name, None) for name in ("adult", "german_credit", "keel_heart", "keel_housevotes",
+                                                    "breast_cancer", "wine", "iris", "digits", "compas",
+                                                    "keel_mushroom", "keel_chess", "keel_contraceptive",
+                                                    "keel_marketing")]
+    assert paper[13:] == [(f"openml_{data_id}", None) for data_id in ids]
     spec = get_dataset("openml_40966")
     assert spec.needs_download and spec.openml.data_id == 40966 and spec.homepage == "https://www.openml.org/d/40966"
 

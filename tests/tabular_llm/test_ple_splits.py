@@ -57,3 +57,19 @@ def test_subsample_is_stratified_and_fixed():
     assert len(subsample_rows(y, None, "adult")) == 1000
     with pytest.raises(ConfigError, match="max_rows"):
         subsample_rows(y, 5, "adult")
+
+
+def test_quantile_edges_on_hand_computed_cases():
+    """np.quantile's linear interpolation at position (n - 1) q: 0..8 in 4 bins gives 0, 2, 4, 6, 8;
+    [0, 0, 0, 0, 1, 2] gives 0, 0, 0, 0.75, 2 (positions 0, 1.25, 2.5, 3.75, 5), repeated edges merged;
+    a constant column gets one bin of width 1 around its value."""
+    columns = np.array([[float(v), 0.0, 3.0] for v in range(9)])
+    columns[:6, 1] = [0, 0, 0, 0, 1, 2]
+    columns[6:, 1] = 2.0  # [0, 0, 0, 0, 1, 2, 2, 2, 2]: positions 0, 2, 4, 6, 8 -> 0, 0, 1, 2, 2
+    edges = ple.fit_edges(columns, np.zeros(9), 4, "quantile", 0)
+    np.testing.assert_allclose(edges[0], [0.0, 2.0, 4.0, 6.0, 8.0])
+    np.testing.assert_allclose(edges[1], [0.0, 1.0, 2.0])
+    np.testing.assert_allclose(edges[2], [2.5, 3.5])
+    np.testing.assert_allclose(ple.quantile_edges(np.array([0.0, 0, 0, 0, 1, 2]), 4), [0.0, 0.75, 2.0])
+    # 3.0 sits in bin 2 of column 0 (edges 2..4): bin 1 full (1), bin 2 halfway (0), bins 3-4 empty (-1)
+    np.testing.assert_allclose(ple.encode(np.array([[3.0]]), edges[:1], 4)[0, 0], [1.0, 0.0, -1.0, -1.0])

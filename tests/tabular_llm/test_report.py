@@ -49,3 +49,39 @@ def test_average_ranks_skip_datasets_missing_a_method():
     ranks = average_ranks(long)
     assert ranks.set_index("method")["rank"].to_dict() == {"a": 1.0, "b": 2.0}
     assert set(ranks["datasets"]) == {1}
+
+
+def test_paired_differences_over_seeds_are_scipys_t_interval_and_test():
+    """TDT − b on d1 over seeds 0..2: differences 0.1, 0.2, 0.3 -> mean 0.2, sd 0.1, sem 0.1/√3,
+    t_0.975,2 = 4.303: interval 0.2 ± 0.248; paired t = 0.2 / (0.1/√3) = 3.46, two-sided p = 0.074."""
+    from methods.tabular_llm.report import paired_differences
+
+    rows = [{"dataset": "d1", "seed": s, "method": m, "metric": "score", "value": v}
+            for s, (t, b) in enumerate([(0.9, 0.8), (0.8, 0.6), (0.7, 0.4)]) for m, v in (("tdt", t), ("b", b))]
+    rows += [{"dataset": "d1", "seed": s, "method": "c", "metric": "score", "value": 0.5} for s in range(3)]
+    rows += [{"dataset": "d2", "seed": 0, "method": m, "metric": "score", "value": 0.5} for m in ("tdt", "b")]
+    diffs = paired_differences(pd.DataFrame(rows)).set_index(["dataset", "method"])
+    b = diffs.loc[("d1", "b")]
+    assert np.isclose(b["mean"], 0.2) and b["n"] == 3
+    assert np.isclose(b["high"] - 0.2, 4.302653 * 0.1 / np.sqrt(3), atol=1e-6)
+    assert np.isclose(b["p"], 0.0742, atol=1e-4)
+    assert np.isnan(diffs.loc[("d2", "b"), "p"])  # one seed: no interval, no test
+
+
+def test_the_main_table_has_a_paired_section_counting_significant_datasets():
+    rows = []
+    for dataset, gap in (("d1", 0.1), ("d2", -0.1)):
+        for seed, noise in enumerate((0.0, 0.01, -0.01)):
+            for method, value in (("tdt", 0.8 + gap + noise), ("hgb", 0.8 + noise / 2)):
+                family = "tdt" if method == "tdt" else "classical"
+                rows.append({"study": "tabular_llm", "dataset": dataset, "method": family, "setting": "default",
+                             "seed": seed, "metric": f"{method}.score", "value": value, "sample": -1,
+                             "commit": "abc", "dirty": False, "cpu": "cpu"})
+    spec = STUDY.table("tabular_llm")
+    empty = pd.DataFrame(columns=["table", "dataset", "method", "setting", "metric", "value", "source",
+                                  "source_kind", "status", "note"])
+    frame, _ = STUDY.wide(summarize("tabular_llm", spec, pd.DataFrame(rows), "smoke", empty), spec)
+    labels = list(frame["dataset"])
+    assert "d1: TDT − column (paired t over seeds)" in labels
+    count = frame[frame["dataset"].str.startswith("datasets where TDT is better")].iloc[0]
+    assert count["HistGB"] == "1 / 1" and count["TDT (quantile PLE)"] == "—"
