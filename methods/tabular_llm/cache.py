@@ -44,8 +44,9 @@ def _cells(table: Table) -> list[np.ndarray]:
     return out
 
 
-def build(table: Table, columns: list[Column], lm, batch_size: int) -> tuple[dict, dict]:
-    """All cached arrays of ``table`` and a summary with the seconds each part took."""
+def build(table: Table, columns: list[Column], lm, batch_size: int, row_text: bool = True) -> tuple[dict, dict]:
+    """All cached arrays of ``table`` and a summary with the seconds each part took; without
+    ``row_text`` the rows are not serialized and embedded (no ``row_emb``; ``row_s`` is None)."""
     cells = _cells(table)
     timings = {}
 
@@ -54,11 +55,13 @@ def build(table: Table, columns: list[Column], lm, batch_size: int) -> tuple[dic
     cell_emb = lm.embed(strings, batch_size)
     timings["cell_s"] = time.perf_counter() - start
 
-    start = time.perf_counter()
-    rows = [serialize.row_text(table.names, row) for row in zip(*cells)]
-    distinct_rows, row_index = np.unique(np.array(rows, dtype=str), return_inverse=True)
-    row_emb = lm.embed(distinct_rows.tolist(), batch_size)[row_index]
-    timings["row_s"] = time.perf_counter() - start
+    row_arrays, distinct_rows, timings["row_s"] = {}, None, None
+    if row_text:
+        start = time.perf_counter()
+        rows = [serialize.row_text(table.names, row) for row in zip(*cells)]
+        distinct, row_index = np.unique(np.array(rows, dtype=str), return_inverse=True)
+        row_arrays["row_emb"] = lm.embed(distinct.tolist(), batch_size)[row_index]
+        distinct_rows, timings["row_s"] = len(distinct), time.perf_counter() - start
 
     start = time.perf_counter()
     keys = list(table.names) + [","]
@@ -77,10 +80,10 @@ def build(table: Table, columns: list[Column], lm, batch_size: int) -> tuple[dic
     timings["token_s"] = time.perf_counter() - start
 
     arrays = {"cell_strings": np.array(strings, dtype=str), "cell_emb": cell_emb, "cell_ids": cell_ids,
-              "row_emb": row_emb, "tok_keys": np.array(keys, dtype=str), "tok_pieces": tok_pieces,
+              **row_arrays, "tok_keys": np.array(keys, dtype=str), "tok_pieces": tok_pieces,
               "tok_vocab": vocab, "tok_table": tok_table}
     summary = {**timings, "lm": lm.name, "rows": len(table), "columns": len(table.names),
-               "distinct_cells": len(strings), "distinct_rows": len(distinct_rows), "token_keys": len(keys),
+               "distinct_cells": len(strings), "distinct_rows": distinct_rows, "token_keys": len(keys),
                "vocab_used": len(vocab), "dim": lm.dim}
     return arrays, summary
 
@@ -99,11 +102,14 @@ class Cache:
     def load(cls, run_dir: Path, rows: int) -> "Cache":
         arrays = load_arrays(run_dir / FILE)
         summary = json.loads((run_dir / SUMMARY).read_text())
-        if len(arrays["row_emb"]) != rows:
-            raise DataError(f"{run_dir}: the cache holds {len(arrays['row_emb'])} rows, the table has {rows}")
+        if len(arrays["cell_ids"]) != rows:
+            raise DataError(f"{run_dir}: the cache holds {len(arrays['cell_ids'])} rows, the table has {rows}")
         return cls(arrays, summary)
 
     def row_features(self) -> np.ndarray:
+        if "row_emb" not in self.arrays:
+            raise DataError("this dataset's embedding cache was built without row texts (embed run param "
+                            "row_text: false), so the row-text methods cannot run on it")
         return self.arrays["row_emb"]
 
     def cell_features(self) -> np.ndarray:

@@ -81,12 +81,13 @@ def classical(p: Prepared, params: dict, seed: int, threads: int, run: str) -> d
 
 def text(p: Prepared, cache: Cache, params: dict, seed: int, run: str) -> dict:
     y, (train, val, test) = p.table.y, (p.split.train, p.split.val, p.split.test)
-    features = {"row": (cache.row_features(), cache.summary["row_s"]),
-                "cell": (cache.cell_features(), cache.summary["cell_s"])}
+    features = {"row": (cache.row_features, cache.summary["row_s"]),
+                "cell": (cache.cell_features, cache.summary["cell_s"])}
     out = {}
     for method in _selected("text", params):
         source, head = method.split("_")
-        x, embed_s = features[source]
+        embedded, embed_s = features[source]
+        x = embedded()
         x = baselines.standardized(x, train)
         if head == "lr":
             fit = lambda x=x: baselines.logreg(x, y, train, val, seed, params)  # noqa: E731

@@ -37,10 +37,19 @@ def per_method(runs: pd.DataFrame) -> pd.DataFrame:
     return split
 
 
+UNRANKED = "not ranked (not run on every dataset)"
+
+
 def average_ranks(long: pd.DataFrame) -> pd.DataFrame:
+    """Average ranks over a complete block (Demšar 2006, Section 3.2.2: every method on every dataset).
+
+    A method that did not run on some dataset (the row-text baselines on Adult at laptop scale) is left
+    out of the ranks, so that every dataset keeps counting; only if that would leave fewer than two
+    methods are the incomplete datasets dropped instead."""
     scores = long[(long["metric"] == "score") & (long["n"] > 0)].pivot_table(
         index="dataset", columns="method", values="mean")
-    scores = scores.dropna()
+    complete_methods = scores.dropna(axis=1)
+    scores = complete_methods if complete_methods.shape[1] >= 2 else scores.dropna()
     if scores.empty:
         return pd.DataFrame(columns=["method", "rank", "datasets"])
     ranked = ranks(scores)
@@ -148,12 +157,13 @@ def wide(long: pd.DataFrame, spec) -> tuple[pd.DataFrame, list[str]]:
 
     for dataset in datasets:
         table.append({"dataset": dataset, **{METHOD_TITLES.get(m, m): cell(dataset, m, "score", 3) for m in methods}})
+    ranks_shown = {m: cell(AVERAGE, m, "rank", 2) for m in methods}  # "—": measured, but not on every dataset
     table.append({"dataset": "average rank (lower is better)",
-                  **{METHOD_TITLES.get(m, m): cell(AVERAGE, m, "rank", 2) for m in methods}})
+                  **{METHOD_TITLES.get(m, m): UNRANKED if ranks_shown[m] == "—" else ranks_shown[m] for m in methods}})
     verdicts = significance(long)
     if verdicts is not None:
         label, per_method = verdicts
-        table.append({"dataset": label, **{METHOD_TITLES.get(m, m): per_method.get(m, "—") for m in methods}})
+        table.append({"dataset": label, **{METHOD_TITLES.get(m, m): per_method.get(m, UNRANKED) for m in methods}})
     for metric, title, decimals in (("fit_s", "fit time (s), mean over datasets", 2),
                                     ("embed_s", "embedding time (s), mean over datasets", 1)):
         row = {"dataset": title}

@@ -46,3 +46,18 @@ def test_cache_embeds_each_distinct_string_once(heart_cache, minilm):
     np.testing.assert_allclose(cache.tok_table[pieces], minilm.token_table(np.array(ids)), atol=1e-6)
     with pytest.raises(Exception, match="rows"):
         Cache.load(heart_cache, rows=100)
+
+
+def test_cache_without_row_texts_serves_the_cell_methods_only(heart_path, minilm):
+    """At laptop scale Adult's embed run skips the row texts (their MiniLM cost); the cell cache is complete."""
+    from methods.core.errors import DataError
+    from methods.tabular_llm import cache
+    from methods.tabular_llm.families import load_rows
+
+    table, columns = load_rows(heart_path, "keel_heart", 40)
+    arrays, summary = cache.build(table, columns, minilm, batch_size=64, row_text=False)
+    assert "row_emb" not in arrays and summary["row_s"] is None and summary["distinct_rows"] is None
+    loaded = Cache(arrays, summary)
+    assert loaded.cell_features().shape == (40, minilm.dim)
+    with pytest.raises(DataError, match="row texts"):
+        loaded.row_features()

@@ -85,3 +85,12 @@ def test_the_main_table_has_a_paired_section_counting_significant_datasets():
     assert "d1: TDT − column (paired t over seeds)" in labels
     count = frame[frame["dataset"].str.startswith("datasets where TDT is better")].iloc[0]
     assert count["HistGB"] == "1 / 1" and count["TDT (quantile PLE)"] == "—"
+
+
+def test_a_method_missing_on_a_dataset_is_left_out_of_the_ranks_not_the_dataset():
+    """The laptop row-text baselines skip Adult: every dataset still counts, those methods are not ranked."""
+    long = pd.DataFrame({"dataset": ["d1", "d1", "d1", "d2", "d2"], "method": ["a", "b", "c", "a", "b"],
+                         "metric": "score", "mean": [0.9, 0.8, 0.95, 0.5, 0.7], "n": 3})
+    ranks = average_ranks(long)
+    assert ranks.set_index("method")["rank"].to_dict() == {"a": 1.5, "b": 1.5}
+    assert set(ranks["datasets"]) == {2}
