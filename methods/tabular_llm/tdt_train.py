@@ -168,8 +168,11 @@ def pretrain_vpcl(model: TDTransformer, inputs: Inputs, train: torch.Tensor, val
                   for i in range(0, len(val), size) if len(val[i:i + size]) > 1]
         return float(np.mean(losses))
 
-    return _train(learner, lambda index, epoch, position: learner.loss(inputs, index, ratio, generator(epoch, position)),
-                  val_loss, train, {**params, "epochs": params["pretrain_epochs"]}, seed, run, checkpoint, log, "vpcl")
+    def step_loss(index, epoch, position):
+        return learner.loss(inputs, index, ratio, generator(epoch, position))
+
+    return _train(learner, step_loss, val_loss, train, {**params, "epochs": params["pretrain_epochs"]}, seed, run,
+                  checkpoint, log, "vpcl")
 
 
 @torch.no_grad()
@@ -239,7 +242,8 @@ def _train(module: torch.nn.Module, step_loss: Callable, val_loss: Callable[[], 
             if improved:
                 state["best_state"] = copy.deepcopy(module.state_dict())
             state["history"].append({"train_loss": float(np.mean(state["losses"])), "val_loss": loss})
-            log.info("%s %s epoch %d: train %.4f, val %.4f", stage, run, state["epoch"], state["history"][-1]["train_loss"], loss)
+            log.info("%s %s epoch %d: train %.4f, val %.4f", stage, run, state["epoch"],
+                     state["history"][-1]["train_loss"], loss)
             state["epoch"], state["position"], state["losses"] = state["epoch"] + 1, 0, []
             if state["epoch"] % every == 0:
                 save()
