@@ -154,7 +154,9 @@ class Contrastive(torch.nn.Module):
 def pretrain_vpcl(model: TDTransformer, inputs: Inputs, train: torch.Tensor, val: torch.Tensor, params: dict,
                   seed: int, run: str, checkpoint: Path, log: logging.Logger) -> dict:
     """Self-supervised VPCL (TDT Sec. 3.3; ``PRETRAIN.SUPERVISE: false``) with early stopping on the
-    validation rows' VPCL loss (fixed corruptions), at most ``pretrain_epochs`` epochs."""
+    validation rows' VPCL loss, at most ``pretrain_epochs`` epochs (official: ``MAX_EPOCH``, as for
+    fine-tuning). Unlike the official collator, which draws from numpy's global state, corruptions
+    are seeded per batch, and the validation rows' are the same every epoch."""
     learner = Contrastive(model).to(next(model.parameters()).device)
     ratio, size = float(params["corrupt_ratio"]), int(params["batch_size"])
 
