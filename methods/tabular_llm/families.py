@@ -4,8 +4,9 @@
   validation rows, the search counted in their fit time);
 * ``text``: ``row_lr``, ``row_mlp`` (the whole row serialized and embedded, naive) and
   ``cell_lr``, ``cell_mlp`` (Koloski et al.'s "This {col} is {value}." per cell, mean-pooled);
-* ``tdt``: the TDTransformer-style network with quantile (``tdt``) and decision-tree
-  (``tdt_tree``) PLE bins, optionally after VPCL pre-training (``tdt_vpcl``).
+* ``tdt``: the TDTransformer network after VPCL pre-training, as the official code builds it
+  (``tdt``: random word embeddings, quantile PLE), with MiniLM word embeddings (``tdt_minilm``),
+  decision-tree PLE bins (``tdt_tree``) or without pre-training (``tdt_novpcl``).
 
 A family runs on one split of one dataset and returns, per method, its test-set class
 probabilities, its fit time and (for LM methods) the embedding time of the strings it reads.
@@ -98,7 +99,14 @@ def text(p: Prepared, cache: Cache, params: dict, seed: int, run: str) -> dict:
     return out
 
 
+# method -> (PLE binning, word-embedding init, VPCL pre-training)
+TDT_VARIANTS = {"tdt": ("quantile", "random", True), "tdt_minilm": ("quantile", "minilm", True),
+                "tdt_tree": ("tree", "random", True), "tdt_novpcl": ("quantile", "random", False)}
+
+
 def tdt(p: Prepared, cache: Cache, params: dict, seed: int, run: str, run_dir: Path, log: logging.Logger) -> dict:
+    """Each TDT variant: PLE edges and inputs, VPCL pre-training (checkpoint ``checkpoint-<method>-vpcl.pt``),
+    fine-tuning (``checkpoint-<method>.pt``), the final weights in ``<method>.pt``."""
     import torch
 
     from methods.core.atomic import atomic_path
@@ -107,24 +115,22 @@ def tdt(p: Prepared, cache: Cache, params: dict, seed: int, run: str, run_dir: P
     from .tdt_train import build_inputs, build_model, fit, predict_proba, pretrain_vpcl
 
     y, (train, val, test) = p.table.y, (p.split.train, p.split.val, p.split.test)
-    variants = {"tdt": ("quantile", 0), "tdt_tree": ("tree", 0),
-                "tdt_vpcl": ("quantile", int(params["pretrain_epochs"]))}
     out = {}
     for method in _selected("tdt", params):
-        binning, pretrain_epochs = variants[method]
-        if method == "tdt_vpcl" and pretrain_epochs < 1:
-            raise ConfigError("pretrain_epochs", pretrain_epochs, "at least 1 when tdt_vpcl is run")
+        binning, word_init, vpcl = TDT_VARIANTS[method]
+        if vpcl and int(params["pretrain_epochs"]) < 1:
+            raise ConfigError("pretrain_epochs", params["pretrain_epochs"], f"at least 1 when {method} is run")
         start = time.perf_counter()
         torch.manual_seed(seed)
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         edges = ple.fit_edges(p.typed.num[train], y[train], int(params["ple_bins"]), binning, seed)
-        inputs = build_inputs(p.typed, cache, edges, int(params["max_bins"]), params["cat_tokens"]).to(device)
-        model = build_model(p.typed, cache, len(p.table.classes), params).to(device)
+        inputs = build_inputs(p.typed, cache, edges, int(params["max_bins"])).to(device)
+        model = build_model(p.typed, cache, len(p.table.classes), params, word_init).to(device)
         rows = {k: torch.from_numpy(v).long().to(device) for k, v in (("train", train), ("val", val), ("test", test))}
-        summary = {"binning": binning, "bins_per_column": [len(e) - 1 for e in edges]}
-        if pretrain_epochs:
-            summary["vpcl_loss"] = pretrain_vpcl(model, inputs, rows["train"],
-                                                 {**params, "pretrain_epochs": pretrain_epochs}, seed, run, log)
+        summary = {"binning": binning, "word_init": word_init, "bins_per_column": [len(e) - 1 for e in edges]}
+        if vpcl:
+            summary["vpcl"] = pretrain_vpcl(model, inputs, rows["train"], rows["val"], params, seed, run,
+                                            run_dir / f"checkpoint-{method}-vpcl.pt", log)
         labels = torch.from_numpy(y).long().to(device)
         summary.update(fit(model, inputs, labels, rows["train"], rows["val"], params, seed, run,
                            run_dir / f"checkpoint-{method}.pt", log))

@@ -9,12 +9,14 @@ from __future__ import annotations
 FAMILIES = {
     "classical": ("logreg", "rf", "hgb", "mlp"),
     "text": ("row_lr", "row_mlp", "cell_lr", "cell_mlp"),
-    "tdt": ("tdt", "tdt_tree", "tdt_vpcl"),
+    "tdt": ("tdt", "tdt_minilm", "tdt_tree", "tdt_novpcl"),
 }
 FAMILY_ORDER = ("classical", "text", "tdt")
-METHOD_ORDER = ("logreg", "rf", "hgb", "mlp", "row_lr", "row_mlp", "cell_lr", "cell_mlp", "tdt", "tdt_tree", "tdt_vpcl")
+METHOD_ORDER = ("logreg", "rf", "hgb", "mlp", "row_lr", "row_mlp", "cell_lr", "cell_mlp", "tdt", "tdt_minilm", "tdt_tree",
+                "tdt_novpcl")
 METHOD_TITLES = {
     "logreg": "LogReg", "rf": "RF", "hgb": "HistGB", "mlp": "MLP", "row_lr": "row text + LR",
     "row_mlp": "row text + MLP", "cell_lr": "per-cell text + LR", "cell_mlp": "per-cell text + MLP",
-    "tdt": "TDT (quantile PLE)", "tdt_tree": "TDT (tree PLE)", "tdt_vpcl": "TDT + VPCL",
+    "tdt": "TDT (official: random word embeddings)", "tdt_minilm": "TDT + MiniLM word embeddings",
+    "tdt_tree": "TDT (tree PLE)", "tdt_novpcl": "TDT without VPCL",
 }

@@ -1,16 +1,18 @@
-"""Inputs, training and optional contrastive pre-training of the TDTransformer network.
+"""Inputs, VPCL pre-training and supervised training of the TDTransformer network.
 
-Training follows the repo's recipe (``configs/tabtransformer/dev.yaml``, TransTab's trainer):
-AdamW, cross-entropy, early stopping on the validation loss with a patience, the best validation
-state restored at the end. Optional self-supervised pre-training is TransTab's vertical-partition
-contrastive learning (VPCL, Wang & Sun 2022, Sec. 2.3) in its self-supervised form: two views of
-each row, each keeping a random ``1 - corrupt_ratio`` of the columns, are pulled together by an
-InfoNCE loss over the batch (temperature ``tau``) on a projection of the CLS output.
+Follows the official code at commit 95a99ba4e3a233d635463d83dd10f83a506e27d3 of
+github.com/Zhenhan-Huang/TDTransformer (``main.py``, ``tabtransformer/trainer.py``,
+``trainer_utils.py``, ``configs/tabtransformer/dev.yaml``): with ``PRETRAIN: true`` the network
+is first trained by self-supervised VPCL, then fine-tuned with cross-entropy from those weights
+(the projection head dropped); both stages are the same loop: Adam(W) at one learning rate, early
+stopping on the validation loss with a patience, the best validation state restored at the end.
 
-The loop writes an atomic checkpoint (model, optimizer, epoch, position in the epoch, best state,
-RNG) every ``checkpoint_every`` epochs and, on SIGTERM, after the current step (then
-:class:`Preempted` is raised); it resumes from either exactly. Checkpoints hold only tensors and
-plain containers and load with ``torch.load(weights_only=True)``. A non-finite loss raises
+Both stages write an atomic checkpoint (model, optimizer, epoch, position in the epoch, best state,
+torch RNG) every ``checkpoint_every`` epochs, on SIGTERM after the current step (then
+:class:`Preempted` is raised) and when they finish (``done``: a rerun loads it and skips the
+stage); they resume from any of these exactly. The corruption of each VPCL batch draws from a
+generator seeded by (seed, epoch, batch), so it needs no saved state. Checkpoints hold only tensors
+and plain containers and load with ``torch.load(weights_only=True)``. A non-finite loss raises
 :class:`TrainingDiverged`.
 """
 
@@ -20,6 +22,7 @@ import copy
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -27,7 +30,7 @@ import torch.nn.functional as F
 
 from methods.core.checkpoint import load as load_checkpoint
 from methods.core.checkpoint import save as save_checkpoint
-from methods.core.errors import ConfigError, TrainingDiverged
+from methods.core.errors import TrainingDiverged
 from methods.core.preemption import Preempted, Preemption
 from methods.core.seeding import derive_seed
 
@@ -42,84 +45,60 @@ from .tdt_model import TDTransformer
 class Inputs:
     ple: torch.Tensor  # (N, num cols, bins)
     binary: torch.Tensor  # (N, bin cols)
-    cat_ids: torch.Tensor  # (N, sequence, pieces) positions into the token table, -1 = padding
-    cat_mask: torch.Tensor  # (N, sequence) bool
-    token_column: torch.Tensor  # (N, num + bin + tokens) column of every token after CLS, -1 = padding
+    cells: torch.Tensor  # (N, cat cols, tokens) token positions of "col value" (+ ',' but the last), -1 = padding
 
     def to(self, device) -> "Inputs":
-        return Inputs(*(getattr(self, f).to(device) for f in ("ple", "binary", "cat_ids", "cat_mask", "token_column")))
+        return Inputs(self.ple.to(device), self.binary.to(device), self.cells.to(device))
 
     def rows(self, index) -> tuple:
-        return self.ple[index], self.binary[index], self.cat_ids[index], self.cat_mask[index]
+        return self.ple[index], self.binary[index], *sequence(self.cells[index])
 
 
-def _padded(pieces: list[np.ndarray]) -> torch.Tensor:
-    width = max([1] + [len(p) for p in pieces])
-    out = torch.full((len(pieces), width), -1, dtype=torch.long)
-    for i, p in enumerate(pieces):
-        out[i, :len(p)] = torch.from_numpy(p.astype(np.int64))
-    return out
+def sequence(cells: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The cells' tokens joined left-aligned, padded to the longest row (``cat_ids``, ``cat_mask``).
+
+    The official extractor tokenizes ``','.join("col value")`` per row with right padding; a cell's
+    tokens are the same whether tokenized alone or in the joined string (WordPiece splits at ',')."""
+    flat = cells.reshape(cells.shape[0], -1)
+    valid = flat >= 0
+    order = torch.sort((~valid).to(torch.uint8), dim=1, stable=True).indices
+    length = int(valid.sum(1).max()) if flat.numel() else 0
+    ids = flat.gather(1, order)[:, :length]
+    return ids, ids >= 0
 
 
-CAT_TOKENS = ("tokens", "cells")
-
-
-def build_inputs(typed: Typed, cache: Cache, edges: list[np.ndarray], max_bins: int, cat_tokens: str) -> Inputs:
-    """PLE of the numerical columns, binary values, and each row's categorical tokens.
-
-    ``cat_tokens = "tokens"`` is the paper's input: the ``"col value"`` cells joined by a comma
-    token (TDT joins them with ``','``), one transformer token per WordPiece. ``"cells"`` is the
-    CPU variant: one transformer token per cell, the mean of that cell's WordPiece embeddings, so
-    a row has as many tokens as columns (attention cost falls with the square of the length).
-    Categorical input is (rows, sequence, pieces): the pieces of one sequence position are averaged.
-    """
-    if cat_tokens not in CAT_TOKENS:
-        raise ConfigError("cat_tokens", cat_tokens, f"one of {CAT_TOKENS}")
-    n, n_num, n_bin = len(typed.num), typed.num.shape[1], typed.bin.shape[1]
+def build_inputs(typed: Typed, cache: Cache, edges: list[np.ndarray], max_bins: int) -> Inputs:
+    """PLE of the numerical columns, binary values and each row's categorical cell tokens."""
+    n, n_cat = len(typed.num), typed.cat.shape[1]
     comma = cache.pieces([","])[0]
     per_column = []
     for j, name in enumerate(typed.cat_names):
         values = sorted(set(typed.cat[:, j].tolist()))
         pieces = cache.pieces([serialize.tdt_cell(name, v) for v in values])
-        per_column.append(dict(zip(values, pieces)))
-    sequences, columns = [], []
-    for i in range(n):
-        seq, col = [], []
-        for j, lookup in enumerate(per_column):
-            piece = lookup[typed.cat[i, j]]
-            if cat_tokens == "cells":
-                seq.append(piece)
-                col.append(n_num + n_bin + j)
-                continue
-            if j:
-                seq += [comma[k:k + 1] for k in range(len(comma))]
-                col += [n_num + n_bin + j - 1] * len(comma)
-            seq += [piece[k:k + 1] for k in range(len(piece))]
-            col += [n_num + n_bin + j] * len(piece)
-        sequences.append(seq)
-        columns.append(col)
-    length = max([0] + [len(s) for s in sequences])
-    pieces = max([1] + [len(p) for s in sequences for p in s])
-    cat_ids = torch.full((n, length, pieces), -1, dtype=torch.long)
-    token_cols = torch.full((n, length), -1, dtype=torch.long)
-    for i, (seq, col) in enumerate(zip(sequences, columns)):
-        for k, piece in enumerate(seq):
-            cat_ids[i, k, :len(piece)] = torch.from_numpy(piece.astype(np.int64))
-        token_cols[i, :len(col)] = torch.tensor(col, dtype=torch.long)
-    fixed = torch.arange(n_num + n_bin).expand(n, -1)
-    return Inputs(
-        ple=torch.from_numpy(ple_encoding.encode(typed.num, edges, max_bins)),
-        binary=torch.from_numpy(typed.bin.astype(np.float32)),
-        cat_ids=cat_ids, cat_mask=(cat_ids >= 0).any(-1),
-        token_column=torch.cat([fixed, token_cols], 1),
-    )
+        per_column.append({v: np.concatenate([p, comma]) if j < n_cat - 1 else p for v, p in zip(values, pieces)})
+    width = max([1] + [len(p) for lookup in per_column for p in lookup.values()])
+    cells = torch.full((n, n_cat, width), -1, dtype=torch.long)
+    for j, lookup in enumerate(per_column):
+        for value, piece in lookup.items():
+            cells[torch.from_numpy(typed.cat[:, j] == value), j, :len(piece)] = torch.from_numpy(piece.astype(np.int64))
+    return Inputs(ple=torch.from_numpy(ple_encoding.encode(typed.num, edges, max_bins)),
+                  binary=torch.from_numpy(typed.bin.astype(np.float32)), cells=cells)
 
 
-def build_model(typed: Typed, cache: Cache, classes: int, params: dict) -> TDTransformer:
-    names = lambda cols: _padded(cache.pieces(cols)) if cols else torch.zeros((0, 1), dtype=torch.long)  # noqa: E731
+def build_model(typed: Typed, cache: Cache, classes: int, params: dict, word_init: str) -> TDTransformer:
+    def names(cols):
+        if not cols:
+            return torch.zeros((0, 1), dtype=torch.long)
+        pieces = cache.pieces(cols)
+        out = torch.full((len(pieces), max(len(p) for p in pieces)), -1, dtype=torch.long)
+        for i, p in enumerate(pieces):
+            out[i, :len(p)] = torch.from_numpy(p.astype(np.int64))
+        return out
+
     return TDTransformer(torch.from_numpy(cache.tok_table), names(typed.num_names), names(typed.bin_names),
                          int(params["max_bins"]), classes, hidden=int(params["hidden"]), layers=int(params["layers"]),
-                         heads=int(params["heads"]), ffn=int(params["ffn"]), dropout=float(params["dropout"]))
+                         heads=int(params["heads"]), ffn=int(params["ffn"]), dropout=float(params["dropout"]),
+                         word_init=word_init)
 
 
 def _batches(n: int, batch_size: int, seed: int, epoch):
@@ -127,52 +106,75 @@ def _batches(n: int, batch_size: int, seed: int, epoch):
     return [order[i:i + batch_size] for i in range(0, n, batch_size)]
 
 
-def _check(loss: torch.Tensor, run: str, step: int) -> None:
-    if not torch.isfinite(loss):
-        raise TrainingDiverged(run, step, float(loss.detach()))
+def vpcl_loss(a: torch.Tensor, b: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """Self-supervised multi-view contrastive loss of two views (B x d each), as in
+    ``TabTransformerForCL.self_supervised_contrastive_loss`` (commit 95a99ba4; SupCon form).
+
+    The 2B projected vectors (not normalized) are anchors; anchor ``i``'s logits are its dot
+    products with the other 2B - 1 vectors over ``temperature``, its one positive the other view of
+    its row; the loss is the mean over anchors of ``-log softmax`` at the positive (the official
+    factor temperature / base_temperature is 1 with both at their default 1)."""
+    z = torch.cat([a, b])
+    n = len(a)
+    self_pairs = torch.eye(2 * n, dtype=torch.bool, device=z.device)
+    logits = (z @ z.T / temperature).masked_fill(self_pairs, float("-inf"))
+    positive = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(z.device)
+    return F.cross_entropy(logits, positive)
 
 
-def _views(token_column: torch.Tensor, n_columns: int, corrupt: float, generator: torch.Generator) -> torch.Tensor:
-    """Keep-masks of one random column subset per row (at least one column kept)."""
-    batch = token_column.shape[0]
-    keep_cols = torch.rand(batch, n_columns, generator=generator) >= corrupt
-    keep_cols[torch.arange(batch), torch.randint(0, n_columns, (batch,), generator=generator)] = True
-    gathered = keep_cols.to(token_column.device).gather(1, token_column.clamp_min(0))
-    return gathered & (token_column >= 0)
+def corrupt(ple: torch.Tensor, cells: torch.Tensor, ratio: float, generator: torch.Generator):
+    """The second VPCL view (``TabTransformerCollatorForCL._build_positive_pairs_single_view``):
+    ``int(ratio * columns)`` numerical and as many categorical columns, drawn per batch, take their
+    values from another row of the batch (one row permutation per column type); binary columns stay."""
+    out = []
+    for x in (ple, cells):
+        cols = torch.randperm(x.shape[1], generator=generator)[:int(ratio * x.shape[1])].to(x.device)
+        perm = torch.randperm(x.shape[0], generator=generator).to(x.device)
+        x = x.clone()
+        x[:, cols] = x[perm][:, cols]
+        out.append(x)
+    return out
 
 
-def pretrain_vpcl(model: TDTransformer, inputs: Inputs, rows: torch.Tensor, params: dict, seed: int, run: str,
-                  log: logging.Logger) -> list[float]:
-    """Self-supervised VPCL on ``rows``; returns the mean loss per epoch."""
-    hidden = model.head.in_features
-    projection = torch.nn.Linear(hidden, hidden, bias=False).to(model.cls.device)
-    optimizer = torch.optim.AdamW(list(model.parameters()) + list(projection.parameters()), lr=float(params["lr"]),
-                                  fused=True)
-    generator = torch.Generator().manual_seed(derive_seed(seed, "vpcl"))
-    n_columns = int(inputs.token_column.max()) + 1
-    tau, corrupt = float(params.get("tau", 0.1)), float(params.get("corrupt_ratio", 0.5))
-    history, step = [], 0
-    model.train()
-    for epoch in range(int(params["pretrain_epochs"])):
-        losses = []
-        for batch in _batches(len(rows), int(params["batch_size"]), seed, f"vpcl{epoch}"):
-            index = rows[batch.to(rows.device)]
-            args = inputs.rows(index)
-            za, zb = (F.normalize(projection(model.encode(
-                *args, keep=_views(inputs.token_column[index], n_columns, corrupt, generator))), dim=-1)
-                for _ in range(2))
-            logits = za @ zb.T / tau
-            target = torch.arange(len(index), device=logits.device)
-            loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
-            _check(loss, run, step)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-            step += 1
-        history.append(float(np.mean(losses)))
-        log.info("vpcl epoch %d loss %.4f", epoch, history[-1])
-    return history
+class Contrastive(torch.nn.Module):
+    """The network and VPCL's projection head (``TransTabProjectionHead``: linear, no bias, 128 wide)."""
+
+    def __init__(self, model: TDTransformer, projection_dim: int = 128):
+        super().__init__()
+        self.model = model
+        self.projection = torch.nn.Linear(model.head.in_features, projection_dim, bias=False)
+
+    def loss(self, inputs: Inputs, index: torch.Tensor, ratio: float, generator: torch.Generator) -> torch.Tensor:
+        ple, binary, cells = inputs.ple[index], inputs.binary[index], inputs.cells[index]
+        views = [(ple, cells), corrupt(ple, cells, ratio, generator)]
+        a, b = (self.projection(self.model.encode(p, binary, *sequence(c))) for p, c in views)
+        return vpcl_loss(a, b)
+
+
+def pretrain_vpcl(model: TDTransformer, inputs: Inputs, train: torch.Tensor, val: torch.Tensor, params: dict,
+                  seed: int, run: str, checkpoint: Path, log: logging.Logger) -> dict:
+    """Self-supervised VPCL (TDT Sec. 3.3; ``PRETRAIN.SUPERVISE: false``) with early stopping on the
+    validation rows' VPCL loss, at most ``pretrain_epochs`` epochs (official: ``MAX_EPOCH``, as for
+    fine-tuning). Unlike the official collator, which draws from numpy's global state, corruptions
+    are seeded per batch, and the validation rows' are the same every epoch."""
+    learner = Contrastive(model).to(next(model.parameters()).device)
+    ratio, size = float(params["corrupt_ratio"]), int(params["batch_size"])
+
+    def generator(*key) -> torch.Generator:
+        return torch.Generator().manual_seed(derive_seed(seed, "vpcl", *key))
+
+    @torch.no_grad()
+    def val_loss() -> float:
+        learner.eval()
+        losses = [learner.loss(inputs, val[i:i + size], ratio, generator("val", i)).item()
+                  for i in range(0, len(val), size) if len(val[i:i + size]) > 1]
+        return float(np.mean(losses))
+
+    def step_loss(index, epoch, position):
+        return learner.loss(inputs, index, ratio, generator(epoch, position))
+
+    return _train(learner, step_loss, val_loss, train, {**params, "epochs": params["pretrain_epochs"]}, seed, run,
+                  checkpoint, log, "vpcl")
 
 
 @torch.no_grad()
@@ -182,43 +184,51 @@ def predict_proba(model: TDTransformer, inputs: Inputs, rows: torch.Tensor, batc
     return torch.cat(out).cpu().numpy()
 
 
-def _val_loss(model, inputs, rows, y) -> float:
-    probs = torch.from_numpy(predict_proba(model, inputs, rows)).clamp_min(1e-12)
-    return float(F.nll_loss(probs.log(), y[rows].cpu()))
-
-
 def fit(model: TDTransformer, inputs: Inputs, y: torch.Tensor, train: torch.Tensor, val: torch.Tensor, params: dict,
         seed: int, run: str, checkpoint: Path, log: logging.Logger) -> dict:
-    """Supervised training with early stopping on the validation loss; restores the best state.
+    """Supervised fine-tuning with cross-entropy and early stopping on the validation loss."""
+    def val_loss() -> float:
+        probs = torch.from_numpy(predict_proba(model, inputs, val)).clamp_min(1e-12)
+        return float(F.nll_loss(probs.log(), y[val].cpu()))
 
-    On SIGTERM a checkpoint is written after the current step and :class:`Preempted` is raised;
-    resuming from it (or from a periodic one) gives exactly the uninterrupted result.
-    """
-    optimizer = torch.optim.AdamW(model.parameters(), lr=float(params["lr"]),
+    return _train(model, lambda index, epoch, position: F.cross_entropy(model(*inputs.rows(index)), y[index]),
+                  val_loss, train, params, seed, run, checkpoint, log, "fit")
+
+
+def _train(module: torch.nn.Module, step_loss: Callable, val_loss: Callable[[], float], train: torch.Tensor,
+           params: dict, seed: int, run: str, checkpoint: Path, log: logging.Logger, stage: str) -> dict:
+    """The official trainer's loop (``tabtransformer/trainer.py``), resumable: see the module docstring.
+
+    ``epoch_steps`` (a CPU budget, not in the official code) ends an epoch after that many batches
+    of the epoch's shuffled order, so a large table is validated (and may stop) every so many steps."""
+    optimizer = torch.optim.AdamW(module.parameters(), lr=float(params["lr"]),
                                   weight_decay=float(params.get("weight_decay", 0.0)), fused=True)
-    state = {"epoch": 0, "position": 0, "losses": [], "best": float("inf"),
-             "best_state": copy.deepcopy(model.state_dict()), "bad": 0, "history": [], "step": 0}
+    state = {"epoch": 0, "position": 0, "losses": [], "best": float("inf"), "done": False,
+             "best_state": copy.deepcopy(module.state_dict()), "bad": 0, "history": [], "step": 0}
     saved = load_checkpoint(checkpoint)
     if saved is not None:
-        model.load_state_dict(saved["model"])
+        module.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         torch.set_rng_state(saved["rng"])
         state = saved["state"]
-        log.info("resumed %s at epoch %d, batch %d", run, state["epoch"], state["position"])
+        log.info("resumed %s %s at epoch %d, batch %d%s", stage, run, state["epoch"], state["position"],
+                 " (finished)" if state["done"] else "")
 
     def save() -> None:
-        save_checkpoint(checkpoint, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        save_checkpoint(checkpoint, {"model": module.state_dict(), "optimizer": optimizer.state_dict(),
                                      "rng": torch.get_rng_state(), "state": state})
 
     patience, every = int(params["patience"]), int(params.get("checkpoint_every", 5))
     with Preemption() as preemption:
-        while state["epoch"] < int(params["epochs"]) and state["bad"] < patience:
-            model.train()
-            batches = _batches(len(train), int(params["batch_size"]), seed, state["epoch"])
+        while not state["done"] and state["epoch"] < int(params["epochs"]) and state["bad"] < patience:
+            module.train()
+            batches = _batches(len(train), int(params["batch_size"]), seed, f"{stage}{state['epoch']}")
+            batches = batches[:params.get("epoch_steps") or len(batches)]
             while state["position"] < len(batches):
                 index = train[batches[state["position"]].to(train.device)]
-                loss = F.cross_entropy(model(*inputs.rows(index)), y[index])
-                _check(loss, run, state["step"])
+                loss = step_loss(index, state["epoch"], state["position"])
+                if not torch.isfinite(loss):
+                    raise TrainingDiverged(run, state["step"], float(loss.detach()))
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
@@ -228,15 +238,21 @@ def fit(model: TDTransformer, inputs: Inputs, y: torch.Tensor, train: torch.Tens
                 if preemption.requested:
                     save()
                     raise Preempted(run, state["step"])
-            val_loss = _val_loss(model, inputs, val, y)
-            improved = val_loss < state["best"] - 1e-4
-            state["best"], state["bad"] = (val_loss, 0) if improved else (state["best"], state["bad"] + 1)
+            loss = val_loss()
+            improved = loss < state["best"] - 1e-4
+            state["best"], state["bad"] = (loss, 0) if improved else (state["best"], state["bad"] + 1)
             if improved:
-                state["best_state"] = copy.deepcopy(model.state_dict())
-            state["history"].append({"train_loss": float(np.mean(state["losses"])), "val_loss": val_loss})
+                state["best_state"] = copy.deepcopy(module.state_dict())
+            state["history"].append({"train_loss": float(np.mean(state["losses"])), "val_loss": loss})
+            log.info("%s %s epoch %d: train %.4f, val %.4f", stage, run, state["epoch"],
+                     state["history"][-1]["train_loss"], loss)
             state["epoch"], state["position"], state["losses"] = state["epoch"] + 1, 0, []
             if state["epoch"] % every == 0:
                 save()
-    model.load_state_dict(state["best_state"])
+        if not state["done"]:
+            module.load_state_dict(state["best_state"])
+            state["done"] = True
+            save()
+    module.load_state_dict(state["best_state"])
     return {"epochs": state["epoch"], "best_val_loss": state["best"], "steps": state["step"],
             "history": state["history"]}

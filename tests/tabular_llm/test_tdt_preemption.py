@@ -18,7 +18,7 @@ from methods.tabular_llm.tdt_train import build_inputs, build_model, fit
 # dropout > 0 so that resuming also depends on the saved torch RNG state
 PARAMS = {"max_rows": None, "ple_bins": 8, "max_bins": 16, "hidden": 16, "layers": 1, "heads": 2, "ffn": 32,
           "dropout": 0.1, "lr": 3e-3, "weight_decay": 0.0, "epochs": 4, "patience": 99, "batch_size": 32,
-          "cat_tokens": "cells", "checkpoint_every": 2, "methods": ["tdt"]}
+          "checkpoint_every": 2, "methods": ["tdt"]}
 LOG = logging.getLogger("test")
 
 
@@ -33,8 +33,8 @@ def _fit(heart, checkpoint, sigterm_at_step=None, requeued=False):
     torch.manual_seed(0)
     y, train, val = prepared.table.y, prepared.split.train, prepared.split.val
     edges = ple.fit_edges(prepared.typed.num[train], y[train], 8, "quantile", 0)
-    inputs = build_inputs(prepared.typed, cache, edges, 16, "cells")
-    model = build_model(prepared.typed, cache, 2, PARAMS)
+    inputs = build_inputs(prepared.typed, cache, edges, 16)
+    model = build_model(prepared.typed, cache, 2, PARAMS, "random")
     if requeued:
         torch.manual_seed(99)  # the checkpoint, not the process, must supply the random state
     if sigterm_at_step is not None:
