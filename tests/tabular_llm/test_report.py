@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from methods.reporting import render
+from methods.tabular_llm.names import METHOD_TITLES
 from methods.tabular_llm.report import average_ranks, per_method, summarize
 from methods.tabular_llm.study import STUDY
 
@@ -84,7 +85,7 @@ def test_the_main_table_has_a_paired_section_counting_significant_datasets():
     labels = list(frame["dataset"])
     assert "d1: TDT − column (paired t over seeds)" in labels
     count = frame[frame["dataset"].str.startswith("datasets where TDT is better")].iloc[0]
-    assert count["HistGB"] == "1 / 1" and count["TDT (quantile PLE)"] == "—"
+    assert count["HistGB"] == "1 / 1" and count[METHOD_TITLES["tdt"]] == "—"
 
 
 def test_a_method_missing_on_a_dataset_is_left_out_of_the_ranks_not_the_dataset():
