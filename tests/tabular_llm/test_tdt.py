@@ -107,3 +107,22 @@ def test_vpcl_reduces_its_loss_and_nan_diverges(heart, tmp_path):
     inputs.ple[:] = float("nan")
     with pytest.raises(TrainingDiverged):
         fit(model, inputs, y, train, val, PARAMS, 0, "nan", tmp_path / "n.pt", LOG)
+
+
+def test_attention_equals_torch_multihead_attention_with_padding():
+    """The layer's SDPA path gives nn.MultiheadAttention's outputs and gradients, padded keys ignored."""
+    import torch
+
+    from methods.tabular_llm.tdt_model import attention
+
+    torch.manual_seed(0)
+    mha = torch.nn.MultiheadAttention(32, 4, dropout=0.0, batch_first=True)
+    x = torch.randn(5, 9, 32, requires_grad=True)
+    padding = torch.zeros(5, 9, dtype=torch.bool)
+    padding[1, 6:], padding[3, 2:] = True, True
+    expected = mha(x, x, x, key_padding_mask=padding, need_weights=False)[0]
+    (grad_expected,) = torch.autograd.grad(expected.square().sum(), x)
+    got = attention(mha, x, padding)
+    (grad_got,) = torch.autograd.grad(got.square().sum(), x)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grad_got, grad_expected, rtol=1e-5, atol=1e-5)
