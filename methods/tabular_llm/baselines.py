@@ -4,8 +4,9 @@ Classical models see the typed, imputed table: logistic regression, the MLP and 
 get standardized numbers, one-hot categories (vocabulary from the training rows; unseen values
 are all-zero) and 0/1 binaries; HistGradientBoosting gets ordinal categories through its native
 categorical support. RF and HGB are tuned on the validation rows (:func:`sample_grid`). The
-embedding baselines put logistic regression or the same MLP on the LM features (standardized). Every preprocessing step is fitted on the training rows only; the MLP
-stops early on the protocol's validation rows, like the TDT model.
+embedding baselines put logistic regression or the same MLP on the LM features (standardized).
+Every preprocessing step is fitted on the training rows only; the MLP stops early on the
+protocol's validation rows, like the TDT model.
 """
 
 from __future__ import annotations
@@ -74,8 +75,9 @@ def logreg(x, y, train, val, seed: int, params: dict):
 
 
 # The tuned classical baselines (Huang et al., TMLR 2025, Section 5 rank TDT above tree ensembles, a
-# comparison that only means something against tuned ones): a seeded sample of ``search_budget`` configurations from each grid, the same number for
-# both, each fitted on the training rows and scored by validation log-loss. No refit: the chosen
+# comparison that only means something against tuned ones): a seeded sample of ``search_budget``
+# configurations from each grid, the same number for both, each fitted on the training rows and
+# scored by validation log-loss. No refit: the chosen
 # configuration's model, which never saw the validation rows, is the one tested (as for the MLPs and TDT).
 RF_GRID = {"max_features": ["sqrt", 0.3], "min_samples_leaf": [1, 3, 10], "max_samples": [0.5, None]}
 HGB_GRID = {"learning_rate": [0.03, 0.1, 0.3], "max_leaf_nodes": [15, 31, 63], "min_samples_leaf": [10, 40],

@@ -12,8 +12,8 @@ FAMILIES = {
     "tdt": ("tdt", "tdt_minilm", "tdt_tree", "tdt_novpcl"),
 }
 FAMILY_ORDER = ("classical", "text", "tdt")
-METHOD_ORDER = ("logreg", "rf", "hgb", "mlp", "row_lr", "row_mlp", "cell_lr", "cell_mlp", "tdt", "tdt_minilm", "tdt_tree",
-                "tdt_novpcl")
+METHOD_ORDER = ("logreg", "rf", "hgb", "mlp", "row_lr", "row_mlp", "cell_lr", "cell_mlp", "tdt", "tdt_minilm",
+                "tdt_tree", "tdt_novpcl")
 METHOD_TITLES = {
     "logreg": "LogReg", "rf": "RF", "hgb": "HistGB", "mlp": "MLP", "row_lr": "row text + LR",
     "row_mlp": "row text + MLP", "cell_lr": "per-cell text + LR", "cell_mlp": "per-cell text + MLP",

@@ -159,7 +159,8 @@ def wide(long: pd.DataFrame, spec) -> tuple[pd.DataFrame, list[str]]:
         table.append({"dataset": dataset, **{METHOD_TITLES.get(m, m): cell(dataset, m, "score", 3) for m in methods}})
     ranks_shown = {m: cell(AVERAGE, m, "rank", 2) for m in methods}  # "—": measured, but not on every dataset
     table.append({"dataset": "average rank (lower is better)",
-                  **{METHOD_TITLES.get(m, m): UNRANKED if ranks_shown[m] == "—" else ranks_shown[m] for m in methods}})
+                  **{METHOD_TITLES.get(m, m): UNRANKED if ranks_shown[m] == "—" else ranks_shown[m]
+                     for m in methods}})
     verdicts = significance(long)
     if verdicts is not None:
         label, per_method = verdicts
