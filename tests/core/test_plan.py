@@ -117,9 +117,11 @@ def test_studies_choose_which_runs_one_job_trains_and_evaluates():
     assert fused <= set(laptop.runs)
     tabular = {run_id for run_id in laptop.runs if run_id.startswith("tabular_llm/")}
     assert tabular and tabular <= fused
-    glyphs = {run_id for run_id in laptop.runs if run_id.startswith("metalearning/") and "/omniglot/" not in run_id}
-    assert glyphs and glyphs <= fused
-    assert not any(run_id.startswith("baselines/") or "/omniglot/" in run_id for run_id in fused)
+    long = {run_id for run_id in laptop.runs if run_id.startswith("metalearning/omniglot/protonet/")
+            and run_id.split("/")[-2] in ("1shot", "5shot")}  # Snell et al.'s Omniglot ProtoNet trainings
+    short = {run_id for run_id in laptop.runs if run_id.startswith("metalearning/")} - long
+    assert long and short and short <= fused
+    assert not any(run_id.startswith("baselines/") or run_id in long for run_id in fused)
     paper = build_plan(_config(scale="paper", studies=studies))
     assert not paper.evaluated_in_training
 
