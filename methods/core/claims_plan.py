@@ -45,7 +45,9 @@ def declarations_hash(study) -> str:
 
 def feeds(spec: TableSpec, run) -> bool:
     """Whether ``run`` puts rows into table ``spec``."""
-    return (spec.datasets is None or run.dataset in spec.datasets) and (spec.methods is None or run.method in spec.methods)
+    return ((spec.datasets is None or run.dataset in spec.datasets)
+            and (spec.methods is None or run.method in spec.methods)
+            and (spec.settings is None or run.setting in spec.settings))
 
 
 @cache

@@ -136,4 +136,5 @@ class TableSpec:
     caption: str = ""
     datasets: tuple[str, ...] | None = None  # None: every dataset the study runs
     methods: tuple[str, ...] | None = None  # run methods that feed it; None: every run of the study
+    settings: tuple[str, ...] | None = None  # run settings that feed it; None: every setting
     decimals: Mapping[str, int] = field(default_factory=dict)

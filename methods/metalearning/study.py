@@ -160,6 +160,7 @@ class MetaLearningStudy(Study):
             name="meta_maxup",
             title="Meta-MaxUp vs baseline for three meta-learners",
             metrics=ACCURACY_METRICS,
+            settings=MAXUP_SETTINGS,
             interval="normal",
             decimals={k: 2 for k in ACCURACY_METRICS},
             caption="Laptop scale: Conv-4 on the SYNTHETIC glyph alphabets (not comparable with any paper) and, "
@@ -180,6 +181,8 @@ class MetaLearningStudy(Study):
             name="meta_aug_modes",
             title="Augmentation at each level of an episode (ProtoNet)",
             metrics=ACCURACY_METRICS,
+            methods=("protonet",),
+            settings=tuple(SETTINGS),
             interval="normal",
             decimals={k: 2 for k in ACCURACY_METRICS},
             caption="One augmentation at one level (support, query, task, shot) against the baseline; laptop "
@@ -194,6 +197,7 @@ class MetaLearningStudy(Study):
             metrics=OMNIGLOT_METRICS,
             interval="normal",
             datasets=("omniglot",),
+            settings=tuple(OMNIGLOT_SHOTS),
             decimals={k: 2 for k in OMNIGLOT_METRICS},
             caption="Real Omniglot (needs download=true). 1,028/172/423 train/val/test characters in upstream "
                     "order (the Vinyals split's sizes, not its membership: see methods/metalearning/data.py), x4 "
