@@ -173,8 +173,8 @@ def pretrain_vpcl(model: TDTransformer, inputs: Inputs, train: torch.Tensor, val
     def step_loss(index, epoch, position):
         return learner.loss(inputs, index, ratio, generator(epoch, position))
 
-    return _train(learner, step_loss, val_loss, train, {**params, "epochs": params["pretrain_epochs"]}, seed, run,
-                  checkpoint, log, "vpcl")
+    stage = {**params, "epochs": params["pretrain_epochs"], "max_steps": params.get("pretrain_max_steps")}
+    return _train(learner, step_loss, val_loss, train, stage, seed, run, checkpoint, log, "vpcl")
 
 
 @torch.no_grad()
@@ -199,8 +199,10 @@ def _train(module: torch.nn.Module, step_loss: Callable, val_loss: Callable[[], 
            params: dict, seed: int, run: str, checkpoint: Path, log: logging.Logger, stage: str) -> dict:
     """The official trainer's loop (``tabtransformer/trainer.py``), resumable: see the module docstring.
 
-    ``epoch_steps`` (a CPU budget, not in the official code) ends an epoch after that many batches
-    of the epoch's shuffled order, so a large table is validated (and may stop) every so many steps."""
+    ``epoch_steps`` and ``max_steps`` (a CPU budget, not in the official code): an epoch ends after
+    ``epoch_steps`` batches of its shuffled order, so a large table is validated (and may stop) every so
+    many steps, and training ends after ``max_steps`` steps in all, so that a small table still gets
+    as many steps as a large one (epochs of a few batches each) rather than a few epochs' worth."""
     optimizer = torch.optim.AdamW(module.parameters(), lr=float(params["lr"]),
                                   weight_decay=float(params.get("weight_decay", 0.0)), fused=True)
     state = {"epoch": 0, "position": 0, "losses": [], "best": float("inf"), "done": False,
@@ -219,12 +221,14 @@ def _train(module: torch.nn.Module, step_loss: Callable, val_loss: Callable[[], 
                                      "rng": torch.get_rng_state(), "state": state})
 
     patience, every = int(params["patience"]), int(params.get("checkpoint_every", 5))
+    max_steps = int(params.get("max_steps") or 0) or float("inf")
     with Preemption() as preemption:
-        while not state["done"] and state["epoch"] < int(params["epochs"]) and state["bad"] < patience:
+        while (not state["done"] and state["epoch"] < int(params["epochs"]) and state["bad"] < patience
+               and state["step"] < max_steps):
             module.train()
             batches = _batches(len(train), int(params["batch_size"]), seed, f"{stage}{state['epoch']}")
             batches = batches[:params.get("epoch_steps") or len(batches)]
-            while state["position"] < len(batches):
+            while state["position"] < len(batches) and state["step"] < max_steps:
                 index = train[batches[state["position"]].to(train.device)]
                 loss = step_loss(index, state["epoch"], state["position"])
                 if not torch.isfinite(loss):

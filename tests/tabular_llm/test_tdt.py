@@ -126,3 +126,23 @@ def test_attention_equals_torch_multihead_attention_with_padding():
     (grad_got,) = torch.autograd.grad(got.square().sum(), x)
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(grad_got, grad_expected, rtol=1e-5, atol=1e-5)
+
+
+def test_training_stops_at_the_step_budget_whatever_the_epoch_size(tmp_path):
+    """max_steps bounds the steps of a small table too (epochs of 3 batches here), patience permitting."""
+    import logging
+
+    import torch
+
+    from methods.tabular_llm.tdt_train import _train
+
+    weight = torch.nn.Linear(1, 1)
+    losses = iter(range(100, 0, -1))  # the validation loss improves every epoch
+
+    def step_loss(index, epoch, position):
+        return weight(torch.ones(len(index), 1)).square().mean()
+
+    params = {"lr": 1e-3, "batch_size": 4, "epochs": 200, "patience": 10, "epoch_steps": 32, "max_steps": 7}
+    done = _train(weight, step_loss, lambda: float(next(losses)), torch.arange(10), params, 0, "t",
+                  tmp_path / "checkpoint.pt", logging.getLogger("t"), "fit")
+    assert done["steps"] == 7 and done["epochs"] == 3  # 3 + 3 + 1 steps, then validation and the end
