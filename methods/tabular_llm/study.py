@@ -313,6 +313,8 @@ STUDY = TabularLLMStudy()
 
 _TDT = "Huang et al., Language Models Are Good Tabular Learners, TMLR 2025"
 _LAPTOP_SETS = tuple(_SCALES["laptop"]["datasets"])
+# the cache's speed-up needs both timings: not on the sets whose laptop embed run skips the row texts
+_ROW_TEXT_SETS = tuple(d for d in _LAPTOP_SETS if d not in _SCALES["laptop"]["row_text_skip"])
 _OVER_DATASETS = "one mean score per dataset, the datasets as paired units (Huang et al. compare over 76 datasets)"
 CLAIMS = (
     Claim("tdt-above-text-embeddings", _TDT, "abstract; Section 5 (against LLM-embedding baselines)",
@@ -328,7 +330,7 @@ CLAIMS = (
     Claim("embedding-cache-7x", "effrepro's design target for the embedding cache (not a paper claim)",
           "benchmarks/README.md (8.8x on the whole Adult table)",
           "Embedding each distinct cell once is at least 7x faster than embedding every row as text.",
-          "tabular_llm_cache", "row_s", _LAPTOP_SETS,
+          "tabular_llm_cache", "row_s", _ROW_TEXT_SETS,
           (Paired(Side("embed", EMBED_SETTING, "row_s"), Side("embed", EMBED_SETTING, "cell_s"), better="higher",
                   margin=7.0, scale="ratio", units="datasets",
                   margin_reason="ratio 7: the design target; one timing per dataset (seed 0), so the datasets "
