@@ -25,7 +25,7 @@ from .names import METHOD_ORDER, METHOD_TITLES
 
 MAIN = "tabular_llm"
 AVERAGE = "average"
-REFERENCE = "tdt"  # the paired comparisons' reference: TDT with quantile PLE, the paper's default
+REFERENCE = "tdt"  # the paired comparisons' reference: the official TDT (random word embeddings, quantile PLE, VPCL)
 DIFF, DIFF_P = "tdt_diff", "tdt_diff_p"
 
 
