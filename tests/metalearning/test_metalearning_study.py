@@ -16,12 +16,15 @@ def test_grids_cover_every_table_and_paper_scale_needs_a_gpu():
     cells = {(r.dataset, r.method, r.setting) for r in laptop}
     assert {("glyphs", h, s) for h in ("protonet", "r2d2", "svm") for s in ("baseline", "maxup")} <= cells
     assert {("glyphs", "protonet", s) for s in ("query-cutmix", "support-cutmix", "task-rotation")} <= cells
+    # real Omniglot beside the glyphs for the Meta-MaxUp and augmentation-mode tables (issue 16, item 6)
+    assert {(d, "protonet", "maxup") for d in ("glyphs", "omniglot")} <= cells
+    assert {r.params["rotations"] for r in laptop if r.dataset == "omniglot" and r.setting == "maxup"} == {False}
     omniglot = [r for r in laptop if r.dataset == "omniglot" and r.setting in ("1shot", "5shot")]
     # Snell et al. 2017: one model per shot, plain head, Adam 1e-3 halved every 2,000 episodes, no decay
     assert {(r.setting, r.params["k_shot"], r.params["val_shot"]) for r in omniglot} == {("1shot", 1, 1), ("5shot", 5, 5)}
     assert all(r.params["protonet_form"] == "plain" and r.params["optimizer"] == "adam" and r.params["lr"] == 1e-3
                and r.params["weight_decay"] == 0 and r.params["lr_halve_every"] == 2000 for r in omniglot)
-    assert {r.params["n_way"] for r in omniglot} == {20}
+    assert {r.params["n_way"] for r in omniglot} == {20} and all(r.params["shot_matched"] for r in omniglot)
     paper = STUDY.grid("paper", 3)
     assert {r.dataset for r in paper} == {"glyphs", "mini_imagenet", "cifar_fs", "fc100", "omniglot"}
     assert all(r.resources.gpu == 1 for r in paper)
