@@ -249,7 +249,7 @@ class MetaLearningStudy(Study):
         """The Meta-MaxUp and augmentation-mode runs below paper scale (glyphs, Omniglot): their evaluation
         (3-4 CPU s) costs about what starting a job does. The Omniglot ProtoNet and paper-scale trainings
         are long, and a failed evaluation must not lose them."""
-        return scale != "paper" and run.setting not in OMNIGLOT_SHOTS
+        return scale != "paper" and not run.params.get("shot_matched")
 
     def summarize(self, spec: TableSpec, runs, scale: str, paper_numbers):
         from .tables import summarize

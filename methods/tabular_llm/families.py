@@ -82,14 +82,16 @@ def classical(p: Prepared, params: dict, seed: int, threads: int, run: str) -> d
 
 def text(p: Prepared, cache: Cache, params: dict, seed: int, run: str) -> dict:
     y, (train, val, test) = p.table.y, (p.split.train, p.split.val, p.split.test)
-    features = {"row": (cache.row_features, cache.summary["row_s"]),
-                "cell": (cache.cell_features, cache.summary["cell_s"])}
+    sources = {"row": (cache.row_features, cache.summary["row_s"]),
+               "cell": (cache.cell_features, cache.summary["cell_s"])}
+    standardized: dict[str, object] = {}  # each source built once, shared by its LR and MLP; only if selected
     out = {}
     for method in _selected("text", params):
         source, head = method.split("_")
-        embedded, embed_s = features[source]
-        x = embedded()
-        x = baselines.standardized(x, train)
+        features, embed_s = sources[source]
+        if source not in standardized:
+            standardized[source] = baselines.standardized(features(), train)
+        x = standardized[source]
         if head == "lr":
             fit = lambda x=x: baselines.logreg(x, y, train, val, seed, params)  # noqa: E731
         else:

@@ -181,9 +181,8 @@ def _paired_section(long: pd.DataFrame, methods: list[str], datasets: list[str])
     diffs = long[long["metric"].isin([DIFF, DIFF_P]) & (long["n"] > 0)]
     if diffs.empty:
         return []
-    value = diffs.set_index(["dataset", "method", "metric"])["mean"]
-    low = diffs.set_index(["dataset", "method", "metric"])["ci95_low"]
-    high = diffs.set_index(["dataset", "method", "metric"])["ci95_high"]
+    indexed = diffs.set_index(["dataset", "method", "metric"])
+    value, low, high = indexed["mean"], indexed["ci95_low"], indexed["ci95_high"]
     rows, better, worse = [], dict.fromkeys(methods, 0), dict.fromkeys(methods, 0)
     for dataset in datasets:
         row = {"dataset": f"{dataset}: TDT − column (paired t over seeds)"}

@@ -184,6 +184,7 @@ class TabularLLMStudy(Study):
         config = _SCALES[scale]
         resources = config["resources"]
         runs = []
+        cell_text_only = [m for m in FAMILIES["text"] if not m.startswith("row_")]
         for dataset, max_rows in config["datasets"].items():
             row_text = dataset not in config.get("row_text_skip", ())
             embed = Run(self.name, dataset, "embed", EMBED_SETTING, 0,
@@ -194,7 +195,6 @@ class TabularLLMStudy(Study):
             if seeds:
                 runs.append(embed)
             for family in FAMILY_ORDER:
-                cell_text_only = [m for m in FAMILIES["text"] if not m.startswith("row_")]
                 methods = {"tdt": config["tdt_methods"], "text": None if row_text else cell_text_only}.get(family)
                 params = {**config["params"], "max_rows": max_rows, "methods": methods}
                 family_seeds = min(seeds, config.get("tdt_seeds", seeds)) if family == "tdt" else seeds
