@@ -13,6 +13,7 @@ from methods.core.checkpoint import save as save_checkpoint
 from methods.tabular_llm import families, ple, serialize, tdt_train
 from methods.tabular_llm.cache import Cache
 from methods.tabular_llm.metrics import scores
+from methods.tabular_llm.tdt_model import attention
 from methods.tabular_llm.tdt_train import build_inputs, build_model, fit, pretrain_vpcl
 
 PARAMS = {"max_rows": None, "ple_bins": 8, "max_bins": 16, "hidden": 32, "layers": 1, "heads": 2, "ffn": 64,
@@ -111,10 +112,6 @@ def test_vpcl_reduces_its_loss_and_nan_diverges(heart, tmp_path):
 
 def test_attention_equals_torch_multihead_attention_with_padding():
     """The layer's SDPA path gives nn.MultiheadAttention's outputs and gradients, padded keys ignored."""
-    import torch
-
-    from methods.tabular_llm.tdt_model import attention
-
     torch.manual_seed(0)
     mha = torch.nn.MultiheadAttention(32, 4, dropout=0.0, batch_first=True)
     x = torch.randn(5, 9, 32, requires_grad=True)
@@ -130,12 +127,6 @@ def test_attention_equals_torch_multihead_attention_with_padding():
 
 def test_training_stops_at_the_step_budget_whatever_the_epoch_size(tmp_path):
     """max_steps bounds the steps of a small table too (epochs of 3 batches here), patience permitting."""
-    import logging
-
-    import torch
-
-    from methods.tabular_llm.tdt_train import _train
-
     weight = torch.nn.Linear(1, 1)
     losses = iter(range(100, 0, -1))  # the validation loss improves every epoch
 
@@ -143,6 +134,6 @@ def test_training_stops_at_the_step_budget_whatever_the_epoch_size(tmp_path):
         return weight(torch.ones(len(index), 1)).square().mean()
 
     params = {"lr": 1e-3, "batch_size": 4, "epochs": 200, "patience": 10, "epoch_steps": 32, "max_steps": 7}
-    done = _train(weight, step_loss, lambda: float(next(losses)), torch.arange(10), params, 0, "t",
-                  tmp_path / "checkpoint.pt", logging.getLogger("t"), "fit")
+    done = tdt_train._train(weight, step_loss, lambda: float(next(losses)), torch.arange(10), params, 0, "t",
+                            tmp_path / "checkpoint.pt", LOG, "fit")
     assert done["steps"] == 7 and done["epochs"] == 3  # 3 + 3 + 1 steps, then validation and the end
