@@ -36,6 +36,9 @@ def build_model(method: str, in_shape: tuple[int, ...], classes: int, params: di
         return MLP(int(np.prod(in_shape)), tuple(params["hidden"]), classes)
     if method == "cnn":
         return SmallCNN(in_shape[0], classes, tuple(params.get("widths", (32, 64))), in_shape[-1])
+    if method == "cnn_fc":
+        return SmallCNN(in_shape[0], classes, tuple(params["widths"]), in_shape[-1], hidden=params["hidden"],
+                        pool=params["pool"])
     if method == "resnet20":
         return resnet20(classes)
     if method == "resnet56":

@@ -180,7 +180,7 @@ def _integer(ctx: RunContext, model, split):
     from .wrapnet import init_integer_steps, to_integer
 
     params = ctx.run.params
-    integer = to_integer(model, params["act_bits"], params["input_bits"])
+    integer = to_integer(model, params["act_bits"], params["edge_bits"])
     init_integer_steps(integer, _calibration(split.x_train, params["calibration_size"], ctx.run.seed))
     return integer
 

@@ -45,4 +45,4 @@ def test_metrics_json_carries_provenance_and_cost(tmp_path, digits):
     assert set(prov["git"]) == {"commit", "dirty"}
     assert prov["packages"]["torch"].startswith("2.")
     assert saved["cost"]["wall_s"] > 0 and saved["cost"]["peak_rss_mb"] > 50
-    assert saved["metrics"]["params"] == 64 * 64 + 64 + 64 * 10 + 10
+    assert saved["metrics"]["params"] == 64 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10  # the smoke MLP 64-64-32-10

@@ -61,7 +61,7 @@ def test_int8_kernels_quantize_the_shortcut_sums(model_and_inputs, int8_engine):
 
 def test_integer_resnet18_is_exact_at_32_bits_and_overflows_at_8(model_and_inputs):
     model, x = model_and_inputs
-    integer = to_integer(model, act_bits=3, input_bits=4)
+    integer = to_integer(model, act_bits=3)
     layers = integer_layers(integer)
     assert len(layers) == 21 and layers[0].signed and layers[0].layer.kernel_size == (7, 7)
     assert not any(layer.signed for layer in layers[1:])
@@ -77,4 +77,4 @@ def test_integer_resnet18_is_exact_at_32_bits_and_overflows_at_8(model_and_input
     assert max(rates) == 0 and 0 <= accuracy <= 100
     set_accumulator(integer, 8, "wrap")
     _, rates = accuracy_and_overflow(integer, x, y, 8)
-    assert len(rates) == 21 and max(rates) > 0
+    assert len(rates) == 19 and max(rates) > 0  # the stem and the classifier keep exact accumulators

@@ -37,7 +37,7 @@ def test_cyclic_rejects_a_knee_outside_0_1():
 @pytest.fixture(scope="module")
 def integer_mlp(float_mlp, digits):
     x, _, _, _ = digits
-    model = to_integer(float_mlp, act_bits=3, input_bits=4)
+    model = to_integer(float_mlp, act_bits=3)
     init_integer_steps(model, x[:512])
     return model
 
@@ -65,7 +65,7 @@ def test_at_32_bits_wrap_clamp_and_exact_agree(integer_mlp, digits):
             outputs.append(model(x))
     assert torch.equal(outputs[0], outputs[1]) and torch.equal(outputs[0], outputs[2])
     correct, rates = accuracy_and_overflow(model, x, y, 32)
-    assert rates == [0.0] * 3 and correct == pytest.approx(accuracy(model, x, y), abs=1e-4)
+    assert rates == [0.0] and correct == pytest.approx(accuracy(model, x, y), abs=1e-4)
     wrapped = as_wrapnet(model, 32, 0.5)
     with torch.no_grad():
         assert torch.equal(wrapped(x), outputs[0])
@@ -119,58 +119,99 @@ def test_overflow_rates_of_the_sweep_fall_with_each_extra_accumulator_bit(intege
     assert max(rates[6]) > max(rates[10]) and max(rates[32]) == 0.0
 
 
-def _tiny(first: int, hidden: int, out: int) -> torch.nn.Module:
+def _tiny(*widths: int) -> torch.nn.Module:
     torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.Linear(first, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, out))
+    layers = []
+    for fan_in, out in zip(widths, widths[1:]):
+        layers += [torch.nn.Linear(fan_in, out, bias=False), torch.nn.ReLU()]
+    return torch.nn.Sequential(*layers[:-1])
 
 
-def test_layer_precisions_of_a_tiny_net_first_and_last_layer_included():
-    """Hand-computed: 2 Linear layers -> 2 integer layers, both ternary; the first reads the signed
-    4-bit network input (|a| <= 7), the second the unsigned 3-bit ReLU output (0..7); fan-in 5 and 3;
-    both accumulate in the b bits that ``set_accumulator`` gives (the first and last layer are not
-    kept at higher precision: an assumption, see the module docstring)."""
-    model = to_integer(_tiny(5, 3, 2), act_bits=3, input_bits=4)
+def test_layer_precisions_of_a_tiny_net_first_and_last_at_8_bits():
+    """Hand-computed: 3 Linear layers -> 3 integer layers. The first (fan-in 5) reads the signed 8-bit
+    network input (|a| <= 127) with 8-bit weights, the last (fan-in 3) the unsigned 8-bit ReLU output
+    (0..255) with 8-bit weights, and both keep an exact accumulator whatever ``set_accumulator`` asks
+    (the common practice assumed for WrapNet, see the module docstring); only the middle one (fan-in
+    4) has ternary weights, 3-bit inputs (0..7) and the 8-bit wrapping, cyclic accumulator."""
+    from methods.quantization.wrapnet import accumulating_layers, layer_precisions
+
+    model = to_integer(_tiny(5, 4, 3, 2), act_bits=3)
     init_integer_steps(model, torch.randn(16, 5))
     set_accumulator(model, 8, "wrap", cyclic_activation=True)
+    edge = {"accumulator_bits": 32, "accumulator_mode": "exact", "cyclic": False}
+    assert layer_precisions(model) == [
+        {"weights": "8-bit", "input_bits": 8, "signed_input": True, "fan_in": 5, **edge},
+        {"weights": "ternary", "input_bits": 3, "signed_input": False, "fan_in": 4,
+         "accumulator_bits": 8, "accumulator_mode": "wrap", "cyclic": True},
+        {"weights": "8-bit", "input_bits": 8, "signed_input": False, "fan_in": 3, **edge},
+    ]
+    first, middle, last = integer_layers(model)
+    assert (first.qn, first.qp, middle.qn, middle.qp, last.qn, last.qp) == (127, 127, 0, 7, 0, 255)
+    assert accumulating_layers(model) == [middle]
+    # the no-overflow width of the accumulating layer: ceil(log2(4 * 1 * 7 + 1)) + 1 = 6 bits
+    assert safe_width(model) == 6
+
+
+def test_eight_bit_weight_codes_on_a_hand_made_case():
+    """Per output channel, max|w| maps to 127: row (0.5, -0.25, 0.001) has alpha 0.5/127 and codes
+    (127, -64, 0) (-63.5 rounds to even, -64; 0.254 rounds to 0)."""
+    from methods.quantization.wrapnet import weight_codes
+
+    codes, alpha = weight_codes(torch.tensor([[0.5, -0.25, 0.001]]), 8)
+    assert codes.tolist() == [[127.0, -64.0, 0.0]]
+    assert alpha.flatten().tolist() == pytest.approx([0.5 / 127])
+
+
+def test_a_model_without_a_middle_layer_is_an_error():
+    with pytest.raises(ConfigError, match="wrapnet.model"):
+        to_integer(_tiny(5, 3, 2), act_bits=3)
+
+
+def test_the_wrapnet_cnn_has_its_wide_layer_in_the_accumulator():
+    """The laptop WrapNet model (``cnn_fc``): conv1 and the classifier at 8 bits; conv2 (fan-in
+    32 x 3 x 3 = 288) and the hidden layer (fan-in 64 x 7 x 7 = 3,136) ternary, in the b-bit accumulator;
+    no-overflow width ceil(log2(3136 * 7 + 1)) + 1 = 16 bits."""
+    from methods.baselines.models import build_model
     from methods.quantization.wrapnet import layer_precisions
 
-    assert layer_precisions(model) == [
-        {"weights": "ternary", "input_bits": 4, "signed_input": True, "fan_in": 5,
-         "accumulator_bits": 8, "accumulator_mode": "wrap", "cyclic": True},
-        {"weights": "ternary", "input_bits": 3, "signed_input": False, "fan_in": 3,
-         "accumulator_bits": 8, "accumulator_mode": "wrap", "cyclic": True},
-    ]
-    first, second = integer_layers(model)
-    assert (first.qn, first.qp, second.qn, second.qp) == (7, 7, 0, 7)
-    # the no-overflow width: ceil(log2(5 * 1 * 7 + 1)) + 1 = 7 bits (first), ceil(log2(22)) + 1 = 6 (second)
-    assert safe_width(model) == 7
+    model = build_model("cnn_fc", (1, 28, 28), 10, {"widths": [32, 64], "hidden": 256, "pool": 7})
+    integer = to_integer(model, act_bits=3)
+    init_integer_steps(integer, torch.randn(8, 1, 28, 28))
+    assert [(p["weights"], p["fan_in"]) for p in layer_precisions(integer)] == [
+        ("8-bit", 9), ("ternary", 288), ("ternary", 3136), ("8-bit", 256)]
+    assert safe_width(integer) == 16
 
 
 def test_accumulator_sweep_overflow_rate_on_a_hand_made_case():
-    """One Linear(4, 1), all weights equal (ternary codes all 1), no bias, step 1: inputs 7, 3, 1, 0
-    in every position give exact sums 28, 12, 4, 0. A b-bit accumulator holds [-2^(b-1), 2^(b-1) - 1]:
-    4 bits ([-8, 7]) loses 28 and 12 (rate 1/2), 5 bits ([-16, 15]) loses 28 (1/4), 6 bits and 32 none;
-    negating the inputs gives the same rates (-28, -12 below -8; -28 below -16)."""
-    layer = torch.nn.Linear(4, 1, bias=False)
-    with torch.no_grad():
-        layer.weight.fill_(0.5)
-    model = to_integer(torch.nn.Sequential(layer), act_bits=3, input_bits=4)
-    (only,) = integer_layers(model)
-    with torch.no_grad():
-        only.step.fill_(1.0)
-    x = torch.tensor([7.0, 3.0, 1.0, 0.0]).unsqueeze(1).repeat(1, 4)
-    y = torch.zeros(4, dtype=torch.long)
-    expected = {4: 0.5, 5: 0.25, 6: 0.0, 32: 0.0}
+    """Identity first layer, then the accumulating Linear(4, 1) with all weights equal (ternary codes
+    all 1), no bias, step 1: inputs 7, 3, 1, 0 in every position give exact sums 28, 12, 4, 0. A b-bit
+    accumulator holds [-2^(b-1), 2^(b-1) - 1]: 4 bits ([-8, 7]) loses 28 and 12 (rate 1/2), 5 bits
+    ([-16, 15]) loses 28 (1/4), 6 bits and 32 none; negative weights give the same rates (-28, -12
+    below -8; -28 below -16)."""
+    from methods.quantization.wrapnet import accumulating_layers
+
     for sign in (1, -1):
-        for bits, rate in expected.items():
+        net = _tiny(4, 4, 1, 1)
+        with torch.no_grad():
+            net[0].weight.copy_(torch.eye(4))
+            net[2].weight.fill_(0.5 * sign)
+            net[4].weight.fill_(1.0)
+        model = to_integer(net, act_bits=3)
+        for layer in integer_layers(model):
+            with torch.no_grad():
+                layer.step.fill_(1.0)
+        (middle,) = accumulating_layers(model)
+        x = torch.tensor([7.0, 3.0, 1.0, 0.0]).unsqueeze(1).repeat(1, 4)
+        y = torch.zeros(4, dtype=torch.long)
+        for bits, rate in {4: 0.5, 5: 0.25, 6: 0.0, 32: 0.0}.items():
             set_accumulator(model, bits, "wrap")
-            acc, rates = accuracy_and_overflow(model, sign * x, y, bits)
+            acc, rates = accuracy_and_overflow(model, x, y, bits)
             assert rates == [rate] and acc == 100.0
-    only.recording = True
-    with torch.no_grad():
-        model(x)
-    assert only.exact.flatten().tolist() == [28.0, 12.0, 4.0, 0.0]
-    only.recording = False
+        middle.recording = True
+        with torch.no_grad():
+            model(x)
+        assert middle.exact.flatten().tolist() == [28.0 * sign, 12.0 * sign, 4.0 * sign, 0.0]
+        middle.recording = False
 
 
 def test_naive_sweep_equals_a_full_wrap_and_clamp_pass_per_width(integer_mlp, digits):
