@@ -43,10 +43,14 @@ _FINETUNE = {
     "smoke": {"digits": {"epochs": 2, "batch_size": 64, "lr": 1e-3, "optimizer": "adam"}},
     "laptop": {
         "digits": {"epochs": 5, "batch_size": 64, "lr": 1e-3, "optimizer": "adam"},
-        "fashion_mnist": {"epochs": 1, "batch_size": 128, "lr": 5e-4, "optimizer": "adam", "examples": 5120},
+        # lr 1e-4: the largest of 5e-4 / 1e-4 / 2e-5 whose fine-tuning keeps W8A8 QAT at the PTQ model's
+        # accuracy (a lossless setting: nothing to recover) from the cnn_fc float model: 5e-4 moved W8A8 from
+        # 91.25 to 90.25% and W4A4 from 91.11 to 90.11, 1e-4 to 91.30 and 91.00 (seed 0, issue 17)
+        "fashion_mnist": {"epochs": 1, "batch_size": 128, "lr": 1e-4, "optimizer": "adam", "examples": 5120},
     },
     "paper": {
-        "fashion_mnist": {"epochs": 5, "batch_size": 128, "lr": 5e-4, "optimizer": "adam"},
+        # the laptop rule from the same model (a converged float model, fine-tuned without damage at 8 bits)
+        "fashion_mnist": {"epochs": 5, "batch_size": 128, "lr": 1e-4, "optimizer": "adam"},
         "cifar10": {"epochs": 30, "batch_size": 128, "lr": 1e-3, "optimizer": "adam"},
         # from the 90-epoch float ResNet-18: the CIFAR-10 optimizer at a tenth of its learning rate
         # (low-bit QAT needs a float warm start and a small learning rate, Xilinx/brevitas#1177), for
