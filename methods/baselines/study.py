@@ -1,9 +1,10 @@
 """Study ``baselines``: dense float models, the starting point of the pruning and quantization studies.
 
 Table ``baselines``: test accuracy, parameters, FLOPs per image, measured CPU latency per image
-and training cost, for a small CNN on Fashion-MNIST and an MLP on scikit-learn digits (laptop
-scale), ResNet-20/56 on CIFAR-10 trained as in He et al. 2016, Section 4.2, and ResNet-18 on
-ImageNet (paper scale).
+and training cost, for two small CNNs on Fashion-MNIST (the SmallCNN of the pruning study; ``cnn_fc``,
+with a hidden layer, of the quantization study) and an MLP on scikit-learn digits (laptop scale),
+ResNet-20/56 on CIFAR-10 trained as in He et al. 2016, Section 4.2, and ResNet-18 on ImageNet (paper
+scale).
 """
 
 from __future__ import annotations
