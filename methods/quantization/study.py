@@ -25,6 +25,8 @@ from methods.baselines.study import IMAGENET_EVAL_RESOURCES, IMAGENET_RESOURCES
 from methods.core.claims import Claim, Paired, Side
 from methods.core.study import FigureSpec, Resources, Run, RunContext, Study, TableSpec
 
+from .captions import INT8_MINILM_CAPTION, QUANTIZATION_CAPTION, WRAPNET_CAPTION
+
 # Fashion-MNIST: the SmallCNN with a hidden layer (issue 17): 91.9% (seed 0) at laptop scale, within a point
 # of its converged 92.6%, where the SmallCNN stops 2.8 points under its own, and one float model for every
 # table of the study (WrapNet needs its wide layer)
@@ -126,37 +128,6 @@ _MINILM_TIMING = {"smoke": _TIMING["smoke"], "laptop": replace(_TIMING["laptop"]
 # line may join (binary/ternary and calibration variants are other kinds of setting).
 _EQUAL_BITS = r"w(?P<x>\d+)a(?P=x)-(?P<family>channel|tensor)"
 
-# Where int8 is slower than fp32, and why (issue 17): said in both tables that show dynamic int8.
-_SLOWER = ("A speed-up below 1 means int8 is slower than fp32. Dynamic int8 quantizes each Linear layer's input, "
-           "runs an int8 product and dequantizes its output on every call; the digits MLP's layers (64-128-64-10 "
-           "at laptop scale, at most 128 wide) are so small that this overhead and the kernel calls cost more "
-           "than the int8 product saves, so its dynamic int8 row is slower than fp32 at batch 1 and 64. The "
-           "Fashion-MNIST CNN's static int8 can be slower at batch 1 too: one 28x28 image gives each int8 kernel little "
-           "work against its fixed cost per call (and the model's quantize and dequantize steps), while at batch 64 "
-           "the same model in int8 is several times faster than fp32")
-_INT8_MINILM_CAPTION = (
-    "all-MiniLM-L6-v2 (6 layers, hidden 384, MLP 1536) in fp32 and with all its nn.Linear layers (query, key, value, "
-    "attention output, the 384x1536 and 1536x384 MLP projections, the pooler) replaced by dynamic int8 layers "
-    "(torch.ao.quantization.quantize_dynamic: qint8 weights with one scale per tensor, activations quantized per "
-    "batch on the fly; the API is deprecated in torch 2.13 in favour of torchao, which is not a dependency of the "
-    "suite), run by the int8 engine named in the footnote beside the CPU with the instruction set torch dispatches to "
-    "(x86 or fbgemm on x86-64, qnnpack on ARM; a CPU without one leaves the int8 cells empty: not supported, no "
-    "failure of the method). Fidelity: cosine between the int8 and the fp32 model's sentence embeddings (mean "
-    "pooling, L2-normalized) of the same sentences, averaged over the bonsai table's 64 held-out sentences of the "
-    "Python documentation; the fp32 row compares the model with itself (1 up to rounding). Size: the serialized "
-    "state dict; the word embeddings (30,522 x 384, 45 MiB) stay fp32, so the model shrinks about 1.5x, not 4x. "
-    "Latency per sentence: the first held-out sentence (13 tokens with [CLS] and [SEP] at laptop scale) repeated to "
-    "batch 1 or 32, fp32 and int8 timed in turn in one process (torch.utils.benchmark median after warm-up; one "
-    "thread below paper scale, as in the bonsai table), speed-up = fp32 / int8 latency of each seed; seeds repeat "
-    "the timing only (quantization is deterministic). " + _SLOWER + " (quantization table). MiniLM's 384x384 and "
-    "384x1536 layers are where int8 products pay: already at batch 1 every product multiplies a row per token by a "
-    "weight of 147k-590k entries, whose int8 arithmetic and 4x smaller weight traffic here outweigh quantizing "
-    "the activations; at batch 32 fp32's own products are more efficient too, so the ratio need not grow with the batch. "
-    "The price is fidelity: per-tensor int8 weights move the embeddings visibly (enough to reorder close neighbours; "
-    "rankings are not measured here). Part of any int8-over-fp32 Linear speed-up on these CPUs comes from torch's fp32 "
-    "Linear path running below the oneDNN float32 peak (benchmarks/README.md); speed-ups differ between CPUs.")
-
-
 class QuantizationStudy(Study):
     name = "quantization"
     # below paper scale each run is trained and evaluated by one job (a minute or two): one interpreter,
@@ -182,26 +153,7 @@ class QuantizationStudy(Study):
                      FigureSpec("accuracy-vs-size", x="size_kb", y="accuracy", settings=_EQUAL_BITS,
                                 methods=("ptq", "qat", "lsq"), reference=("fp32", "float"), logx=10,
                                 y_range=(0, 100), title="Accuracy against model size (WkAk settings)")),
-            caption="Models: the baselines' digits MLP and, on Fashion-MNIST, cnn_fc (the SmallCNN with a hidden layer "
-                    "of 256 units, the WrapNet table's model). Settings wWaA-granularity[-calibration]: W weight bits (t "
-                    "ternary, b binary), A activation bits, "
-                    "per-tensor or per-channel weight scales, calibration mse unless named. ptq: calibration only "
-                    "(512 training images); qat: straight-through fine-tuning (Fashion-MNIST at laptop scale: one epoch "
-                    "of 5,120 images, Adam lr 1e-4, the largest rate that keeps W8A8 at its PTQ accuracy, "
-                    "benchmarks/README.md); lsq: the same fine-tuning with learned step sizes (Esser et al. 2020: "
-                    "Eq. 1-3, step init 2<|v|>/sqrt(Q_P), gradient scale 1/sqrt(N Q_P), full signed range; per-channel "
-                    "weight steps are our extension). In every mode the first and last layers stay at 8 bits "
-                    "(weights and inputs), as in the LSQ paper; the setting's bits apply to the layers between. "
-                    "Fake-quantized rows give the packed size (weights at their bit width, fp32 scales and biases); "
-                    "fp32 and int8-kernel rows the serialized state dict. Latency only where a real kernel exists: "
-                    "torch.ao static int8 (convolutions; static-fx: FX graph mode for residual networks) or dynamic "
-                    "int8 (Linear) against fp32 in channels_last, "
-                    "timed in turn in one process on the CPU the footnote names, with its int8 engine (x86 or "
-                    "fbgemm on x86-64, qnnpack on ARM; a CPU without one leaves the int8 cells empty: not supported, "
-                    "no failure of the method); speed-ups differ between CPUs "
-                    "(benchmarks/README.md compares an AMD EPYC and an Intel Xeon run). " + _SLOWER + "; the "
-                    "quantization_int8_minilm table measures dynamic int8 where it is used, on a transformer's "
-                    "384x1536 layers.",
+            caption=QUANTIZATION_CAPTION,
         ),
         TableSpec(
             name="wrapnet",
@@ -221,28 +173,7 @@ class QuantizationStudy(Study):
                                 secondary=("naive_overflow_l1", "naive_overflow_l2"),
                                 secondary_title="Overflow, normal QAT (% of outputs)", secondary_range=(0, 100),
                                 title="Accumulator width: naive wrap-around, clamp and WrapNet"),),
-            caption="Laptop model: the baselines' cnn_fc (the SmallCNN's two convolutions, then a hidden layer of 256 "
-                    "units reading the whole 64 x 7 x 7 feature map). The first and last layers (the convolution on the "
-                    "network input, the classifier) keep 8-bit weights and inputs and an exact accumulator, the common "
-                    "practice for binary and ternary nets (Zhou et al. 2016; the LSQ convention of the quantization "
-                    "table); whether WrapNet does the same could not be read (assumed). Every layer between them has "
-                    "ternary weights (per-channel scale), 3-bit unsigned activations and the b-bit accumulator: L1 and "
-                    "L2 in forward order (laptop: the second convolution, fan-in 288, and the hidden layer, fan-in "
-                    "3,136; at paper scale the ResNets' other layers are in each run's metrics.json). Integer sums are "
-                    "computed exactly, then wrapped to b bits (two's complement) or clamped (clamp of the final sum, an "
-                    "approximation of a saturating accumulator). BatchNorm is folded into the preceding convolution "
-                    "before quantizing (assumed). Normal QAT: the integer net fine-tuned from the float model with exact "
-                    "accumulators; WrapNet: that net fine-tuned again at b bits with the cyclic activation and the "
-                    "overflow penalty (schedules in benchmarks/README.md, from their learning curves). Overflow: % of "
-                    "the layer's outputs whose exact sum does not fit in b bits, for the normally trained net (in its "
-                    "wrapping pass) and for the WrapNet net at its width. The cyclic activation's shape and the penalty "
-                    "are not transcribed from the paper (assumed). At 8 bits WrapNet's fine-tuning must bring the hidden "
-                    "layer's sums, most of which overflowed, into the activation's linear range; what that costs is what "
-                    "an ideal saturating accumulator costs (compare the clamp(final sum) column), and in seed-0 probes "
-                    "neither a wider linear range nor twice the steps closed the gap to 32 bits (benchmarks/README.md). "
-                    "A2Q/A2Q+ rows: brevitas, CIFAR-10 "
-                    "ResNet-18, int4 weights, uint4 activations (float 95.0), a reference from the opposite approach "
-                    "(overflow avoided by L1-constrained weights), not a reproduction.",
+            caption=WRAPNET_CAPTION,
         ),
         TableSpec(
             name="fedqat",
@@ -268,7 +199,7 @@ class QuantizationStudy(Study):
                      "speedup_b1": "int8 speed-up b=1", "speedup_b32": "int8 speed-up b=32"},
             decimals={"cosine": 4, "size_mb": 1, "latency_b1_ms": 2, "latency_b32_ms": 3, "speedup_b1": 2,
                       "speedup_b32": 2},
-            caption=_INT8_MINILM_CAPTION,
+            caption=INT8_MINILM_CAPTION,
         ),
     )
 

@@ -15,8 +15,7 @@ from torch import nn
 from methods.core import cpu
 from runrecord import write_metrics
 
-from methods.core.study import Run, RunContext
-from methods.quantization import pipeline
+from methods.core.study import RunContext
 from methods.quantization.encoder_int8 import measure_int8_encoder
 from methods.quantization.int8 import dynamic_int8
 from methods.quantization.study import STUDY
