@@ -134,6 +134,20 @@ class QuantLayer(nn.Module):
         return F.linear(xq, wq, self.layer.bias)
 
 
+def layers_in_call_order(traced: torch.fx.GraphModule) -> list[str]:
+    """The names of the Conv2d/Linear layers of a traced model in the order the input passes through
+    them (each once): the first and last of them are the layers kept at higher precision."""
+    modules = dict(traced.named_modules())
+    return list(dict.fromkeys(node.target for node in traced.graph.nodes if node.op == "call_module"
+                              and isinstance(modules[node.target], (nn.Conv2d, nn.Linear))))
+
+
+def replace_module(root: nn.Module, target: str, module: nn.Module) -> None:
+    """Put ``module`` in place of ``root``'s submodule named ``target`` (a dotted path)."""
+    parent_name, _, name = target.rpartition(".")
+    setattr(root.get_submodule(parent_name), name, module)
+
+
 def edge_config(config: QuantConfig, bits: int) -> QuantConfig:
     """The ``bits``-bit config of the first and last layers: the setting's granularity and calibration."""
     w, a = config.weight, config.activation
@@ -152,15 +166,11 @@ def quantize_model(model: nn.Module, config: QuantConfig, mode: str, calibration
     if len(calibration_x) == 0:
         raise ConfigError("quantization.calibration_set", "empty", "at least one example")
     qmodel = fold_batchnorm(model)
-    modules = dict(qmodel.named_modules())
-    # the traced graph's call order: the first and last layers the input actually passes through
-    targets = [node.target for node in qmodel.graph.nodes if node.op == "call_module"
-               and isinstance(modules[node.target], (nn.Conv2d, nn.Linear))]
-    for i, target in enumerate(dict.fromkeys(targets)):
-        edge = edge_bits is not None and i in (0, len(set(targets)) - 1)
-        parent_name, _, name = target.rpartition(".")
-        layer = QuantLayer(modules[target], edge_config(config, edge_bits) if edge else config, mode)
-        setattr(qmodel.get_submodule(parent_name), name, layer)
+    targets = layers_in_call_order(qmodel)
+    for i, target in enumerate(targets):
+        edge = edge_bits is not None and i in (0, len(targets) - 1)
+        layer = qmodel.get_submodule(target)
+        replace_module(qmodel, target, QuantLayer(layer, edge_config(config, edge_bits) if edge else config, mode))
     layers = [m for m in qmodel.modules() if isinstance(m, QuantLayer)]
     for layer in layers:
         layer.calibrating = True

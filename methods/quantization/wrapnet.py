@@ -45,7 +45,7 @@ from torch import nn
 from methods.core.errors import ConfigError
 
 from . import accumulator
-from .quantizers import grad_scale, ternarize
+from .quantizers import QuantSpec, calibrate, grad_scale, qrange, ternarize
 
 
 class _RoundSTE(torch.autograd.Function):
@@ -66,9 +66,8 @@ def weight_codes(w: torch.Tensor, bits: int | None) -> tuple[torch.Tensor, torch
     ``bits``-bit codes in ``[-(2^(b-1) - 1), 2^(b-1) - 1]`` with ``alpha = max|w| / (2^(b-1) - 1)``."""
     if bits is None:
         return ternarize(w, per_channel=True)
-    qmax = 2 ** (bits - 1) - 1
-    alpha = (w.abs().amax(dim=tuple(range(1, w.dim())), keepdim=True) / qmax).clamp_min(1e-12)
-    return torch.clamp(torch.round(w / alpha), -qmax, qmax), alpha
+    alpha, _ = calibrate(w, QuantSpec(bits, True, True, "minmax"))
+    return torch.clamp(torch.round(w / alpha), *qrange(bits, symmetric=True)), alpha
 
 
 class _CodesSTE(torch.autograd.Function):
@@ -189,23 +188,20 @@ def to_integer(model: nn.Module, act_bits: int = 3, edge_bits: int = 8) -> nn.Mo
     accumulates in the b-bit accumulator; the shortcut sums are taken after rescaling, in real units,
     outside it.
     """
-    from .qmodules import fold_batchnorm
+    from .qmodules import fold_batchnorm, layers_in_call_order, replace_module
 
     if act_bits not in range(2, 9) or edge_bits not in range(2, 9):
         raise ConfigError("wrapnet.act_bits/edge_bits", (act_bits, edge_bits), "integers in [2, 8]")
     integer = fold_batchnorm(model)
-    modules = dict(integer.named_modules())
-    order = list(dict.fromkeys(node.target for node in integer.graph.nodes if node.op == "call_module"
-                               and isinstance(modules[node.target], (nn.Conv2d, nn.Linear))))
+    order = layers_in_call_order(integer)
     if len(order) < 3:
         raise ConfigError("wrapnet.model", type(model).__name__,
                           "a model with a Conv2d or Linear layer between its first and last (those stay at 8 bits)")
     for i, target in enumerate(order):
         edge = i in (0, len(order) - 1)
-        parent_name, _, name = target.rpartition(".")
-        layer = IntegerLayer(modules[target], edge_bits if edge else act_bits, signed=i == 0,
+        layer = IntegerLayer(integer.get_submodule(target), edge_bits if edge else act_bits, signed=i == 0,
                              weight_bits=edge_bits if edge else None, accumulates=not edge)
-        setattr(integer.get_submodule(parent_name), name, layer)
+        replace_module(integer, target, layer)
     return integer
 
 
