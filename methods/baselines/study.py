@@ -13,6 +13,19 @@ import time
 
 from methods.core.study import FigureSpec, Resources, Run, RunContext, Study, TableSpec
 
+# the Fashion-MNIST SmallCNN (``cnn``), scale -> params
+_SMALL_CNN = {
+    "smoke": {"widths": [16, 32], "epochs": 1, "batch_size": 128, "lr": 0.05, "optimizer": "sgd",
+              "train_size": 2000, "test_size": 1000},
+    # the full 60,000 training images, two epochs under a one-cycle schedule: 87.6% (seed 0) for
+    # about 65 CPU s, where the long run (benchmarks/converged_baseline.py, benchmarks/README.md)
+    # reaches 90.63% after 30 epochs; 3 epochs on 20,000 images with a step schedule reached 84.3-85.1%
+    "laptop": {"widths": [32, 64], "epochs": 2, "batch_size": 128, "lr": 0.1, "optimizer": "sgd",
+               "weight_decay": 5e-4, "schedule": "onecycle"},
+    "paper": {"widths": [32, 64], "epochs": 30, "batch_size": 128, "lr": 0.05, "optimizer": "sgd",
+              "weight_decay": 5e-4, "milestones": [15, 25]},
+}
+
 _SCHEDULES = {
     # dataset -> method -> scale -> (setting name, params)
     "digits": {
@@ -26,27 +39,15 @@ _SCHEDULES = {
         },
     },
     "fashion_mnist": {
-        "cnn": {
-            "smoke": {"widths": [16, 32], "epochs": 1, "batch_size": 128, "lr": 0.05, "optimizer": "sgd",
-                      "train_size": 2000, "test_size": 1000},
-            # the full 60,000 training images, two epochs under a one-cycle schedule: 87.6% (seed 0) for
-            # about 65 CPU s, where the long run (benchmarks/converged_baseline.py, benchmarks/README.md)
-            # reaches 90.63% after 30 epochs; 3 epochs on 20,000 images with a step schedule reached 84.3-85.1%
-            "laptop": {"widths": [32, 64], "epochs": 2, "batch_size": 128, "lr": 0.1, "optimizer": "sgd",
-                       "weight_decay": 5e-4, "schedule": "onecycle"},
-            "paper": {"widths": [32, 64], "epochs": 30, "batch_size": 128, "lr": 0.05, "optimizer": "sgd",
-                      "weight_decay": 5e-4, "milestones": [15, 25]},
-        },
+        "cnn": _SMALL_CNN,
         # the quantization study's model (issue 17): the same convolutions and a hidden layer of 256 units
         # reading the whole 64 x 7 x 7 feature map, a fan-in of 3,136 whose ternary x 3-bit sums overflow
         # an 8-bit accumulator (the SmallCNN's widest ternary layer, fan-in 288, barely does); the SmallCNN's
         # schedules, with a third one-cycle epoch at laptop scale: 91.92% (seed 0; 91.24 after two), within a
         # point of its converged 92.63% (benchmarks/converged_baseline.py --model cnn_fc, benchmarks/README.md)
         "cnn_fc": {
-            "laptop": {"widths": [32, 64], "hidden": 256, "pool": 7, "epochs": 3, "batch_size": 128, "lr": 0.1,
-                       "optimizer": "sgd", "weight_decay": 5e-4, "schedule": "onecycle"},
-            "paper": {"widths": [32, 64], "hidden": 256, "pool": 7, "epochs": 30, "batch_size": 128, "lr": 0.05,
-                      "optimizer": "sgd", "weight_decay": 5e-4, "milestones": [15, 25]},
+            "laptop": {**_SMALL_CNN["laptop"], "hidden": 256, "pool": 7, "epochs": 3},
+            "paper": {**_SMALL_CNN["paper"], "hidden": 256, "pool": 7},
         },
     },
     "cifar10": {
