@@ -10,6 +10,7 @@ from methods.quantization.quantizers import (
     fake_quantize,
     qrange,
     quantize_dequantize,
+    squared_error,
     ternarize,
 )
 
@@ -138,3 +139,19 @@ def test_lsq_initial_step_is_twice_the_mean_magnitude_over_sqrt_qp():
     assert float(quant.step.detach()) == pytest.approx(2 * 2.0 / 7**0.5)
     unsigned = LsqQuantizer(QuantSpec(2, symmetric=False), activation=True)
     assert (unsigned.qn, unsigned.qp) == (0, 3)
+
+
+@pytest.mark.parametrize("symmetric, per_channel", [(True, True), (True, False), (False, False)])
+def test_in_place_squared_error_equals_quantize_dequantize_bit_for_bit(symmetric, per_channel):
+    """The MSE search's in-place error is the out-of-place formula exactly, so calibrations do not move."""
+    torch.manual_seed(0)
+    x = torch.randn(64, 8, 5, 5) * 3
+    x = x if symmetric else x.relu()
+    dims = tuple(range(1, x.dim())) if per_channel else tuple(range(x.dim()))
+    qmin, qmax = qrange(4, symmetric)
+    for shrink in (1.0, 0.5, 0.13):
+        scale = (x.abs().amax(dim=dims, keepdim=True) / qmax * shrink).clamp_min(1e-12)
+        zero = torch.zeros_like(scale) if symmetric else torch.round(qmin - x.amin(dim=dims, keepdim=True) / scale)
+        expected = (quantize_dequantize(x, scale, zero, qmin, qmax) - x).pow(2)
+        got = squared_error(x, scale, None if symmetric else zero, qmin, qmax, torch.empty_like(x))
+        assert torch.equal(got, expected)
