@@ -45,6 +45,7 @@ from torch import nn
 from methods.core.errors import ConfigError
 
 from . import accumulator
+from .qmodules import in_layout_of
 from .quantizers import QuantSpec, calibrate, grad_scale, qrange, ternarize
 
 
@@ -116,7 +117,8 @@ class IntegerLayer(nn.Module):
     (:func:`weight_codes`: ternary, or ``weight_bits`` for the 8-bit first and last layers); the exact
     integer sum plus the integer bias goes through the accumulator, and one accumulator unit is worth
     ``alpha * step`` in real units. A layer with ``accumulates=False`` (the first and last) keeps an
-    exact (32-bit) accumulator whatever :func:`set_accumulator` gives the others.
+    exact (32-bit) accumulator whatever :func:`set_accumulator` gives the others, and rescales its
+    weight codes before the sum rather than the sum after it (the same function).
     """
 
     def __init__(self, layer: nn.Conv2d | nn.Linear, act_bits: int, signed: bool, weight_bits: int | None = None,
@@ -144,10 +146,12 @@ class IntegerLayer(nn.Module):
         with torch.no_grad():
             self.step.fill_(float(2 * a.abs().mean() / self.qp**0.5))
 
-    def _sum(self, a_int: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+    def _sum(self, a_int: torch.Tensor, codes: torch.Tensor, b_int: torch.Tensor) -> torch.Tensor:
+        """``sum_i w_i a_i + b`` in one convolution/linear call. With integer operands the float32 sum is
+        exact (:func:`accumulator.check_float_exact`) wherever the bias enters it."""
         if isinstance(self.layer, nn.Conv2d):
-            return self.layer._conv_forward(a_int, codes, None)
-        return F.linear(a_int, codes)
+            return self.layer._conv_forward(a_int, in_layout_of(self.layer.weight, codes), b_int)
+        return F.linear(a_int, codes, b_int)
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
         if torch.isnan(self.step):
@@ -161,9 +165,14 @@ class IntegerLayer(nn.Module):
         unit = alpha.reshape(-1) * step  # real value of one accumulator unit, per output channel
         bias = self.layer.bias if self.layer.bias is not None else torch.zeros_like(unit)
         b_int = _RoundSTE.apply(bias / unit)
-        accumulator.check_float_exact(self.fan_in, self.weight_max, self.qp, int(b_int.detach().abs().max()))
         shape = (1, -1) + (1,) * (a.dim() - 2)
-        exact = self._sum(a_int, codes) + b_int.reshape(shape)
+        if not self.accumulates:
+            # an exact accumulator: scaling the products before summing them is the same function (up
+            # to float32 rounding) and saves an activation-sized pass forward and two backward
+            scaled = codes * unit.reshape((-1,) + (1,) * (codes.dim() - 1))
+            return self._sum(a_int, scaled, b_int * unit)
+        accumulator.check_float_exact(self.fan_in, self.weight_max, self.qp, int(b_int.detach().abs().max()))
+        exact = self._sum(a_int, codes, b_int)
         if self.recording:
             self.exact = exact.detach()
         half = float(2 ** (setting.bits - 1))

@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 
@@ -79,3 +81,40 @@ def test_first_and_last_layers_stay_at_8_bits_in_call_order(mode):
     assert bits == {"features.0": (8, 8), "features.4": (2, 2), "classifier": (8, 8)}
     every = quantize_model(model, QuantConfig.parse("w2a2-channel"), mode, x, edge_bits=None)
     assert {m.config.weight.bits for m in every.modules() if isinstance(m, QuantLayer)} == {2}
+
+
+@pytest.mark.parametrize("mode", ["ptq", "qat", "lsq", "integer"])
+def test_quantized_stem_convolution_stays_channels_last(mode):
+    """The models' convolutions run channels_last (oneDNN's NHWC path; NCHW max pooling is several
+    times slower on CPUs). A one-input-channel weight's layout is ambiguous, so a quantizer's output
+    loses it; the quantized stem must still compute NHWC, with the NCHW model's values. The integer
+    model's sums are exact in either layout, so its gradients match too (elsewhere the last float bit
+    of a sum can break a max-pooling tie the other way and route a gradient elsewhere)."""
+    from methods.quantization.wrapnet import init_integer_steps, to_integer
+
+    torch.manual_seed(0)
+    model = SmallCNN(1, 10, (4, 8), 12).eval()
+    x = torch.randn(16, 1, 12, 12)
+
+    def quantized(net):
+        if mode == "integer":
+            integer = to_integer(net, act_bits=3, edge_bits=8)
+            init_integer_steps(integer, x)
+            return integer
+        return quantize_model(net, QuantConfig.parse("w4a4-channel"), mode, x)
+
+    nchw = quantized(model)
+    nhwc = quantized(copy.deepcopy(model).to(memory_format=torch.channels_last))
+    stem = {}
+    nhwc.get_submodule("features.0").register_forward_hook(lambda m, args, out: stem.update(out=out))
+    out = nhwc(x.contiguous(memory_format=torch.channels_last))
+    assert stem["out"].stride(1) == 1 and not stem["out"].is_contiguous()  # NHWC
+    assert torch.allclose(out, nchw(x), atol=1e-4)
+    if mode == "integer":
+        out.sum().backward()
+        nchw(x).sum().backward()
+        grads = [(name, a.grad, b.grad) for (name, a), (_, b) in zip(nchw.named_parameters(), nhwc.named_parameters())]
+        assert sum(a is not None for _, a, _ in grads) >= 6  # weights and steps of the three layers
+        for name, a, b in grads:
+            assert (a is None) == (b is None), name
+            assert a is None or torch.allclose(a, b, rtol=1e-4, atol=1e-5), name

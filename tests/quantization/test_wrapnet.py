@@ -7,6 +7,7 @@ from methods.core.errors import ConfigError
 from methods.models.training import TrainConfig, accuracy, train_classifier
 from methods.quantization import accumulator
 from methods.quantization.wrapnet import (
+    accumulating_layers,
     accuracy_and_overflow,
     as_wrapnet,
     cyclic,
@@ -15,6 +16,7 @@ from methods.quantization.wrapnet import (
     safe_width,
     set_accumulator,
     to_integer,
+    weight_codes,
     wrapnet_loss,
 )
 
@@ -44,7 +46,7 @@ def integer_mlp(float_mlp, digits):
 
 def test_integer_layers_compute_exact_integer_sums(integer_mlp, digits):
     _, _, x, _ = digits
-    layers = integer_layers(integer_mlp)
+    layers = accumulating_layers(integer_mlp)
     for layer in layers:
         layer.recording = True
     with torch.no_grad():
@@ -52,6 +54,27 @@ def test_integer_layers_compute_exact_integer_sums(integer_mlp, digits):
     for layer in layers:
         assert torch.equal(layer.exact, layer.exact.round())
         layer.recording, layer.exact = False, None
+
+
+def test_edge_layers_compute_the_rescaled_exact_integer_sum(integer_mlp, digits):
+    """The first and last layers scale their codes before the sum: the same function as the integer
+    sum ``sum_i w_i a_i + b`` rescaled by one accumulator unit ``alpha * step`` after it."""
+    _, _, x, _ = digits
+    edges = [layer for layer in integer_layers(integer_mlp) if not layer.accumulates]
+    inputs = {}
+    hooks = [layer.register_forward_pre_hook(lambda m, args: inputs.update({m: args[0]})) for layer in edges]
+    with torch.no_grad():
+        integer_mlp(x[:64])
+        for hook in hooks:
+            hook.remove()
+        assert len(edges) == 2 and set(inputs) == set(edges)
+        for layer, a in inputs.items():
+            a_int = torch.clamp(a / layer.step, -layer.qn, layer.qp).round()
+            codes, alpha = weight_codes(layer.layer.weight, layer.weight_bits)
+            unit = alpha.reshape(-1) * layer.step
+            exact = torch.nn.functional.linear(a_int, codes) + (layer.layer.bias / unit).round()
+            assert torch.equal(exact, exact.round())
+            assert torch.allclose(layer(a), exact * unit, rtol=1e-5, atol=1e-5)
 
 
 def test_at_32_bits_wrap_clamp_and_exact_agree(integer_mlp, digits):
