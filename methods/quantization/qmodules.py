@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from methods.core.errors import ConfigError
+from methods.models.layout import in_layout_of
 
 from .quantizers import (
     SPECIAL_BITS,
@@ -132,18 +133,6 @@ class QuantLayer(nn.Module):
         if isinstance(self.layer, nn.Conv2d):
             return self.layer._conv_forward(xq, in_layout_of(self.layer.weight, wq), self.layer.bias)
         return F.linear(xq, wq, self.layer.bias)
-
-
-def in_layout_of(weight: torch.Tensor, derived: torch.Tensor) -> torch.Tensor:
-    """``derived`` (a quantized copy of ``weight``) in ``weight``'s memory layout.
-
-    The models keep their convolution weights channels_last, so that oneDNN runs convolution, ReLU and
-    pooling in NHWC (``baselines.models``); element-wise quantizers give a one-input-channel weight,
-    whose layout its shape leaves ambiguous, the default strides, and the convolution then falls back
-    to NCHW for the whole layer (about 1.3x the training step of the quantized SmallCNN)."""
-    if derived.stride() == weight.stride():
-        return derived
-    return torch.empty_strided(weight.shape, weight.stride(), dtype=derived.dtype, device=derived.device).copy_(derived)
 
 
 def layers_in_call_order(traced: torch.fx.GraphModule) -> list[str]:

@@ -43,9 +43,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from methods.core.errors import ConfigError
+from methods.models.layout import in_layout_of
 
 from . import accumulator
-from .qmodules import in_layout_of
 from .quantizers import QuantSpec, calibrate, grad_scale, qrange, ternarize
 
 
