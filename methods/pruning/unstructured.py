@@ -29,6 +29,7 @@ from torch import nn
 from torch.nn.utils import prune
 
 from methods.core.errors import ConfigError
+from methods.models.layout import in_layout_of
 
 STRATEGIES = ("GlobalMagWeight", "LayerMagWeight", "GlobalMagGrad", "LayerMagGrad",
               "GlobalMagAct", "LayerMagAct", "RandomPruning")
@@ -168,6 +169,15 @@ def compute_masks(strategy: str, compression: float, model: nn.Module, x: torch.
     return {n: {k: _keep_top(s, _layer_threshold(s, fraction)) for k, s in d.items()} for n, d in scores.items()}
 
 
+class _MaskInLayout(prune.CustomFromMask):
+    """torch's fixed-mask re-parametrization, with ``orig * mask`` in ``orig``'s memory layout: the
+    product of a channels_last stem weight and its mask otherwise gets default strides, and the stem
+    convolution and its pooling fall back to NCHW (:mod:`methods.models.layout`)."""
+
+    def apply_mask(self, module: nn.Module) -> torch.Tensor:
+        return in_layout_of(getattr(module, self._tensor_name + "_orig"), super().apply_mask(module))
+
+
 def apply_masks(model: nn.Module, masks: Masks) -> None:
     """Re-parametrize each masked tensor as ``orig * mask`` so that fine-tuning keeps zeros at zero."""
     modules = dict(model.named_modules())
@@ -175,7 +185,7 @@ def apply_masks(model: nn.Module, masks: Masks) -> None:
         if name not in modules:
             raise ConfigError("masks", name, f"a layer name of {type(model).__name__}")
         for key, mask in tensors.items():
-            prune.custom_from_mask(modules[name], key, mask)
+            _MaskInLayout.apply(modules[name], key, mask)
 
 
 def make_permanent(model: nn.Module) -> None:

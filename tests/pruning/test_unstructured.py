@@ -57,6 +57,22 @@ def test_fine_tuning_keeps_pruned_weights_at_zero(trained_mlp, digits):
     assert U.shrinkbench_metrics(model, x[:1])["compression_ratio"] == pytest.approx(4, rel=0.01)
 
 
+def test_a_masked_channels_last_stem_still_computes_nhwc():
+    """The masked weight keeps the channels_last layout of its original (methods.models.layout): the
+    pruned SmallCNN's stem convolution runs NHWC while fine-tuning and after the masks are folded in."""
+    torch.manual_seed(0)
+    model = SmallCNN(1, 10, (4, 8), 12).to(memory_format=torch.channels_last)
+    x = torch.randn(16, 1, 12, 12).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (16,))
+    masks = U.compute_masks("LayerMagWeight", 1.5, model, x, y, 0)
+    assert "features.0" in masks
+    U.apply_masks(model, masks)
+    stem = model.features[0]
+    assert stem(x).stride(1) == 1 and torch.all(stem.weight[masks["features.0"]["weight"] == 0] == 0)
+    U.make_permanent(model)
+    assert stem.weight.stride() == (9, 1, 3, 1) and stem(x).stride(1) == 1
+
+
 def test_conv_flops_count_non_zero_weights_times_output_positions():
     model = SmallCNN(1, 10, (4, 8), 28).eval()
     dense = U.flop_stats(model, torch.zeros(1, 1, 28, 28))
