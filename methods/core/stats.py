@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _scipy_stats
+from scipy.special import stdtrit  # Student's t quantile: what scipy.stats.t.ppf evaluates, without
+# importing scipy.stats (0.4 s of every reporting job's start on our CPUs)
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def t_interval(values, confidence: float = 0.95) -> Interval:
     mean = float(x.mean())
     if n == 1:
         return Interval(mean, math.nan, math.nan, 1, "t")
-    half = float(_scipy_stats.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    half = float(stdtrit(n - 1, 0.5 + confidence / 2) * x.std(ddof=1) / math.sqrt(n))
     return Interval(mean, mean - half, mean + half, n, "t")
 
 
