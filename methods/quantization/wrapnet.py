@@ -165,7 +165,6 @@ class IntegerLayer(nn.Module):
         unit = alpha.reshape(-1) * step  # real value of one accumulator unit, per output channel
         bias = self.layer.bias if self.layer.bias is not None else torch.zeros_like(unit)
         b_int = _RoundSTE.apply(bias / unit)
-        shape = (1, -1) + (1,) * (a.dim() - 2)
         if not self.accumulates:
             # an exact accumulator: scaling the products before summing them is the same function (up
             # to float32 rounding) and saves an activation-sized pass forward and two backward
@@ -183,7 +182,7 @@ class IntegerLayer(nn.Module):
         if setting.cyclic:
             self.penalty = F.relu(exact.abs() - setting.knee * half).mean() / half
             z = cyclic(z, setting.bits, setting.knee)
-        return z * unit.reshape(shape)
+        return z * unit.reshape((1, -1) + (1,) * (a.dim() - 2))
 
 
 def to_integer(model: nn.Module, act_bits: int = 3, edge_bits: int = 8) -> nn.Module:
