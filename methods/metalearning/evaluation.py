@@ -9,19 +9,27 @@ over the embeddings; only the head runs per episode.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import torch
 import torch.nn as nn
 
 from .episodes import ClassPool, Episode, embed_pool, fixed_episodes
+from .heads import FewShotHead
 
 
 @torch.no_grad()
-def head_accuracies(head: nn.Module, episodes) -> list[float]:
-    """Query accuracy (%) of each episode whose items are already embeddings."""
+def head_accuracies(head: FewShotHead, episodes, chunk: int = 100) -> list[float]:
+    """Query accuracy (%) of each episode whose items are already embeddings (the head sees ``chunk``
+    episodes at a time: :meth:`.heads.FewShotHead.forward_many`)."""
     head.eval()
-    return [100.0 * (head(ep.support, ep.support_y, ep.query).argmax(1) == ep.query_labels).float().mean().item()
-            for ep in episodes]
+    episodes, accuracies = iter(episodes), []
+    while batch := list(itertools.islice(episodes, chunk)):
+        logits = head.forward_many([(ep.support, ep.support_y, ep.query) for ep in batch])
+        accuracies += [100.0 * (out.argmax(1) == ep.query_labels).float().mean().item()
+                       for ep, out in zip(batch, logits)]
+    return accuracies
 
 
 @torch.no_grad()
@@ -30,7 +38,7 @@ def embedded(backbone: nn.Module, pool: ClassPool) -> ClassPool:
     return embed_pool(backbone, pool)
 
 
-def few_shot_accuracies(head: nn.Module, features: ClassPool, n_way: int, k_shot: int, n_query: int, count: int,
+def few_shot_accuracies(head: FewShotHead, features: ClassPool, n_way: int, k_shot: int, n_query: int, count: int,
                         seed: int) -> list[float]:
     """Accuracies on ``count`` fixed episodes (``seed``) of an embedded pool (see :func:`embedded`)."""
     return head_accuracies(head, fixed_episodes(features, n_way, k_shot, n_query, count, seed))

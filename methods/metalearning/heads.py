@@ -29,7 +29,15 @@ from methods.core.errors import ConfigError
 from .svm_qp import interior_point, kkt_solution, standard_form
 
 
-class ProtoNetHead(nn.Module):
+class FewShotHead(nn.Module):
+    """Maps one episode's (support, support_y, query) to query logits; :meth:`forward_many` maps a list
+    of such episodes to their logits (the SVM solves their QPs as one batch)."""
+
+    def forward_many(self, episodes: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> list[torch.Tensor]:
+        return [self(*episode) for episode in episodes]
+
+
+class ProtoNetHead(FewShotHead):
     def __init__(self, scale: float = 1.0, scaled: bool = True):
         super().__init__()
         self.scaled = scaled
@@ -42,7 +50,7 @@ class ProtoNetHead(nn.Module):
         return -self.scale * distances / support.shape[1] if self.scaled else -distances
 
 
-class R2D2Head(nn.Module):
+class R2D2Head(FewShotHead):
     def __init__(self, lam: float = 50.0, scale: float = 1.0):
         super().__init__()
         self.lam = lam
@@ -56,9 +64,9 @@ class R2D2Head(nn.Module):
         return self.scale * (query @ weights) + self.bias
 
 
-class SVMHead(nn.Module):
+class SVMHead(FewShotHead):
     """MetaOptNet-SVM: the Crammer-Singer dual solved to its optimum (:mod:`.svm_qp`); ``last_steps``
-    holds the interior-point steps the last solve took."""
+    holds the most interior-point steps a QP of the last call took."""
 
     def __init__(self, c: float = 0.1, tolerance: float = 1e-10, scale: float = 1.0):
         super().__init__()
@@ -66,16 +74,35 @@ class SVMHead(nn.Module):
         self.scale = nn.Parameter(torch.tensor(float(scale)))
         self.last_steps = 0
 
-    def dual(self, kernel: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
-        """alpha (n_support x n_way), the optimal dual variables z of the official QP."""
-        q, p, a, b = standard_form(kernel.double(), onehot.double(), self.c)
-        x, s, self.last_steps = interior_point(q.detach(), p.detach(), a, b, self.tolerance)
-        beta = kkt_solution(q, p, a, b, x > s).reshape(onehot.shape).to(kernel.dtype)
-        return self.c * onehot - beta
+    def duals(self, kernels: list[torch.Tensor], onehots: list[torch.Tensor]) -> list[torch.Tensor]:
+        """alpha (n_support x n_way), the optimal dual variables z of the official QP, per episode; the
+        QPs of episodes of one shape go through the interior-point method together."""
+        forms = [standard_form(kernel.double(), onehot.double(), self.c) for kernel, onehot in zip(kernels, onehots)]
+        by_shape: dict[tuple[int, int], list[int]] = {}
+        for index, onehot in enumerate(onehots):
+            by_shape.setdefault(tuple(onehot.shape), []).append(index)
+        free, steps = [None] * len(forms), []
+        for (n, w), members in by_shape.items():
+            gram = torch.stack([kernels[i].detach().double() for i in members]) + torch.eye(n, dtype=torch.float64,
+                                                                                              device=kernels[0].device)
+            linear = torch.stack([forms[i][1].detach().reshape(n, w) for i in members])
+            x, s, taken = interior_point(gram, linear, self.c, self.tolerance)
+            for i, x_i, s_i in zip(members, x, s):
+                free[i] = (x_i > s_i).reshape(-1)
+            steps.append(taken)
+        self.last_steps = int(torch.cat(steps).max())
+        return [self.c * onehot - kkt_solution(*form, free_set).reshape(onehot.shape).to(kernel.dtype)
+                for kernel, onehot, form, free_set in zip(kernels, onehots, forms, free)]
+
+    def forward_many(self, episodes: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> list[torch.Tensor]:
+        onehots = [F.one_hot(support_y.argmax(1), support_y.shape[1]).to(support.dtype)
+                   for support, support_y, _ in episodes]
+        cross = [self.scale * (query @ support.t()) for support, _, query in episodes]
+        alphas = self.duals([support @ support.t() for support, _, _ in episodes], onehots)
+        return [scaled @ alpha for scaled, alpha in zip(cross, alphas)]
 
     def forward(self, support: torch.Tensor, support_y: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
-        onehot = F.one_hot(support_y.argmax(1), support_y.shape[1]).to(support.dtype)
-        return self.scale * (query @ support.t()) @ self.dual(support @ support.t(), onehot)
+        return self.forward_many([(support, support_y, query)])[0]
 
 
 def build_head(name: str, params: dict) -> nn.Module:

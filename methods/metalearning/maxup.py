@@ -39,11 +39,9 @@ def embed_all(backbone: nn.Module, episodes: list[Episode]) -> list[tuple[torch.
 
 def copy_losses(backbone: nn.Module, head: nn.Module, copies: list[Episode]) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-query losses ``(m, n_query)`` and logits ``(m, n_query, n_way)`` of m episode copies."""
-    losses, logits = [], []
-    for ep, (support, query) in zip(copies, embed_all(backbone, copies)):
-        out = head(support, ep.support_y, query)
-        logits.append(out)
-        losses.append(soft_cross_entropy(out, ep.query_y))
+    embeddings = embed_all(backbone, copies)
+    logits = head.forward_many([(support, ep.support_y, query) for ep, (support, query) in zip(copies, embeddings)])
+    losses = [soft_cross_entropy(out, ep.query_y) for ep, out in zip(copies, logits)]
     return torch.stack(losses), torch.stack(logits)
 
 

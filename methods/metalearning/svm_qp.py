@@ -13,9 +13,10 @@ constraints become the C-simplex {beta_n >= 0, sum beta_n = C}, i.e. the standar
 The official head runs ``qpth`` (a primal-dual interior-point method, differentiated through the KKT
 conditions at its solution, Amos & Kolter 2017). Here:
 
-1. :func:`interior_point` solves the QP in float64 without gradients (primal-dual path following,
-   Nocedal & Wright, Numerical Optimization, Alg. 16.4 without the corrector) until the duality
-   measure x^T s / N and the residuals are below ``tolerance``;
+1. :func:`interior_point` solves a batch of these QPs in float64 without gradients (primal-dual path
+   following, Nocedal & Wright, Numerical Optimization, Alg. 16.4 without the corrector, its Newton
+   steps through the block structure of Q and A) until the duality measure x^T s / N and the
+   residuals are below ``tolerance``;
 2. :func:`kkt_solution` re-solves the equality-constrained QP on the solution's free set F
    (``x_F > 0``, ``x_A = 0``) as one linear KKT system in the caller's dtype with autograd: its value
    is the optimum and its gradient is the implicit derivative of the optimum (qpth's, for a strictly
@@ -40,37 +41,60 @@ def standard_form(kernel: torch.Tensor, onehot: torch.Tensor, c: float):
 
 
 @torch.no_grad()
-def interior_point(q, p, a, b, tolerance: float = 1e-10, max_steps: int = 100, sigma: float = 0.1):
-    """x* of min 1/2 x^T Q x + p^T x s.t. Ax = b, x >= 0 (Q positive definite), the multipliers s* of
-    x >= 0, and the steps taken."""
-    q, p, a, b = (v.double() for v in (q, p, a, b))
-    size, rows = len(p), len(b)
-    x = (a.t() @ (b / a.sum(1)))  # the centre of every simplex: strictly feasible
-    s, y = torch.ones_like(x), torch.zeros(rows, dtype=x.dtype, device=x.device)
-    steps = 0
-    for steps in range(1, max_steps + 1):
-        dual = q @ x + p - a.t() @ y - s
-        primal = a @ x - b
-        mu = float(x @ s) / size
-        if mu < tolerance and float(dual.abs().max()) < tolerance and float(primal.abs().max()) < tolerance:
-            steps -= 1
+def interior_point(gram: torch.Tensor, linear: torch.Tensor, c: float, tolerance: float = 1e-10,
+                   max_steps: int = 100, sigma: float = 0.1):
+    """x* of the standard form for a batch of B problems, the multipliers s* of x >= 0, and each
+    problem's steps: ``gram`` (B, n, n) is K + I, ``linear`` (B, n, w) is p as an n x w matrix.
+
+    Primal-dual path following (Nocedal & Wright, Alg. 16.4 without the corrector; Newton steps by
+    :func:`newton_direction`). A problem stops moving once the duality measure x^T s / N and both
+    residuals are below ``tolerance``; the others go on.
+    """
+    gram, linear = gram.double(), linear.double()
+    batch, n, w = linear.shape
+    x = torch.full_like(linear, c / w)  # the centre of every simplex: strictly feasible
+    s, y = torch.ones_like(x), linear.new_zeros(batch, n)
+    steps = torch.zeros(batch, dtype=torch.long, device=linear.device)
+    for _ in range(max_steps):
+        dual = gram @ x + linear - y[..., None] - s
+        primal = x.sum(2) - c
+        mu = (x * s).sum((1, 2)) / (n * w)
+        moving = (mu >= tolerance) | (dual.abs().amax((1, 2)) >= tolerance) | (primal.abs().amax(1) >= tolerance)
+        if not bool(moving.any()):
             break
-        system = torch.zeros(size + rows, size + rows, dtype=x.dtype, device=x.device)
-        system[:size, :size] = q + torch.diag(s / x)
-        system[:size, size:] = -a.t()
-        system[size:, :size] = a
-        rhs = torch.cat([-dual + sigma * mu / x - s, -primal])
-        delta = torch.linalg.solve(system, rhs)
-        dx, dy = delta[:size], delta[size:]
-        ds = sigma * mu / x - s - (s / x) * dx
-        step = min(1.0, _to_boundary(x, dx), _to_boundary(s, ds))
-        x, y, s = x + step * dx, y + step * dy, s + step * ds
+        ratio = s / x
+        dx, dy = newton_direction(gram, ratio, -dual + sigma * mu[:, None, None] / x - s, -primal)
+        ds = sigma * mu[:, None, None] / x - s - ratio * dx
+        step = torch.minimum(_to_boundary(x, dx), _to_boundary(s, ds)).clamp(max=1.0) * moving
+        x, y, s = x + step[:, None, None] * dx, y + step[:, None] * dy, s + step[:, None, None] * ds
+        steps += moving
     return x, s, steps
 
 
-def _to_boundary(v: torch.Tensor, dv: torch.Tensor, keep: float = 0.995) -> float:
-    falling = dv < 0
-    return float(keep * (-v[falling] / dv[falling]).min()) if bool(falling.any()) else 1.0
+def newton_direction(gram: torch.Tensor, ratio: torch.Tensor, residual: torch.Tensor, primal: torch.Tensor):
+    """(dx, dy) solving [[Q + diag(ratio), -A^T], [A, 0]] [dx; dy] = [residual; primal] per problem,
+    through the structure instead of as one dense (nw + n)-square system.
+
+    With x as an n x w matrix X, Q x is (K + I) X and A^T y adds y_n to row n, so for class m
+
+        M_m dX_m - dy = R_m,   M_m = K + I + diag(ratio_m),   sum_m dX_m = primal:
+
+    dX_m = M_m^-1 (R_m + dy), and dy solves the n x n Schur complement (sum_m M_m^-1) dy = primal -
+    sum_m M_m^-1 R_m; w Cholesky-factored n x n blocks instead of an (nw + n)^3 factorization.
+    Shapes: gram (B, n, n), ratio and residual (B, n, w), primal (B, n).
+    """
+    batch, n, w = ratio.shape
+    eye = torch.eye(n, dtype=gram.dtype, device=gram.device).expand(batch, w, n, n)
+    blocks = torch.linalg.cholesky(gram[:, None] + torch.diag_embed(ratio.transpose(1, 2)))
+    solved = torch.cholesky_solve(torch.cat([residual.transpose(1, 2)[..., None], eye], 3), blocks)
+    toward, inverse = solved[..., 0], solved[..., 1:]  # M_m^-1 R_m and M_m^-1, per class m
+    dy = torch.linalg.solve(inverse.sum(1), primal - toward.sum(1))
+    return (toward + (inverse @ dy[:, None, :, None])[..., 0]).transpose(1, 2), dy
+
+
+def _to_boundary(v: torch.Tensor, dv: torch.Tensor, keep: float = 0.995) -> torch.Tensor:
+    """Per problem, ``keep`` times the largest step along dv that keeps v > 0 (inf where nothing falls)."""
+    return keep * torch.where(dv < 0, -v / dv, torch.inf).amin((1, 2))
 
 
 def kkt_solution(q, p, a, b, free: torch.Tensor) -> torch.Tensor:

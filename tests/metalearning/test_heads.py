@@ -4,7 +4,8 @@ import torch
 
 from methods.core.errors import ConfigError
 from methods.metalearning.heads import ProtoNetHead, R2D2Head, SVMHead, build_head
-from methods.metalearning.svm_qp import interior_point, kkt_residual, kkt_solution, standard_form, wolfe_gap
+from methods.metalearning.svm_qp import (interior_point, kkt_residual, kkt_solution, newton_direction, standard_form,
+                                         wolfe_gap)
 
 
 def _task(seed=0, ways=4, shots=5, dim=16, spread=3.0):
@@ -59,12 +60,36 @@ def _reference_optimum(q, p, a, b):
     return torch.from_numpy(result.x)
 
 
+def _solve(kernel, onehot, c=0.1):
+    """The standard form of one episode's QP and its interior-point solution as standard-form vectors."""
+    q, p, a, b = standard_form(kernel, onehot, c)
+    n, w = onehot.shape
+    x, s, steps = interior_point((kernel + torch.eye(n, dtype=kernel.dtype))[None], p.reshape(1, n, w), c)
+    return (q, p, a, b), x[0].reshape(-1), s[0].reshape(-1), int(steps[0])
+
+
+def test_structured_newton_direction_solves_the_dense_kkt_system():
+    g = torch.Generator().manual_seed(0)
+    n, w = 4, 3
+    features = torch.randn(2, n, 6, generator=g, dtype=torch.float64)
+    gram = features @ features.transpose(1, 2) + torch.eye(n, dtype=torch.float64)
+    ratio = torch.rand(2, n, w, generator=g, dtype=torch.float64) * torch.tensor([1e-6, 1.0, 1e6], dtype=torch.float64)
+    residual, primal = torch.randn(2, n, w, generator=g, dtype=torch.float64), torch.randn(2, n, generator=g,
+                                                                                           dtype=torch.float64)
+    dx, dy = newton_direction(gram, ratio, residual, primal)
+    for i in range(2):
+        q = torch.kron(gram[i], torch.eye(w, dtype=torch.float64)) + torch.diag(ratio[i].reshape(-1))
+        a = torch.kron(torch.eye(n, dtype=torch.float64), torch.ones(1, w, dtype=torch.float64))
+        dense = torch.cat([torch.cat([q, -a.t()], 1), torch.cat([a, torch.zeros(n, n, dtype=torch.float64)], 1)])
+        expected = torch.linalg.solve(dense, torch.cat([residual[i].reshape(-1), primal[i]]))
+        assert torch.allclose(torch.cat([dx[i].reshape(-1), dy[i]]), expected, rtol=1e-9, atol=1e-12)
+
+
 def test_qp_standard_form_is_the_official_objective():
     # 1 support of class 0 of 2, kernel 1, C = 0.1: official z = (z0, z1), z0 = -z1 <= 0.1, objective
     # 1/2 (1 + 1) (z0^2 + z1^2) - z0 = 2 z0^2 - z0 at z1 = -z0, unconstrained minimum z0 = 0.25, so the
     # box binds: z = (0.1, -0.1)
-    q, p, a, b = standard_form(torch.tensor([[1.0]], dtype=torch.float64), torch.tensor([[1.0, 0.0]]), 0.1)
-    x, s, _ = interior_point(q, p, a, b)
+    _, x, s, _ = _solve(torch.tensor([[1.0]], dtype=torch.float64), torch.tensor([[1.0, 0.0]], dtype=torch.float64))
     assert torch.allclose(0.1 * torch.tensor([1.0, 0.0], dtype=torch.float64) - x, torch.tensor(
         [0.1, -0.1], dtype=torch.float64), atol=1e-8)  # alpha = C y - beta: z0 = 0.1, z1 = -0.1
 
@@ -72,14 +97,43 @@ def test_qp_standard_form_is_the_official_objective():
 @pytest.mark.parametrize("ways,shots,seed", [(3, 2, 0), (5, 1, 1), (4, 3, 2)])
 def test_svm_qp_reaches_the_exact_optimum(ways, shots, seed):
     support, y, _, _ = _task(seed=seed, ways=ways, shots=shots, dim=32)
-    q, p, a, b = standard_form(support.double() @ support.double().t(), y.double(), 0.1)
-    x, s, steps = interior_point(q, p, a, b)
+    (q, p, a, b), x, s, steps = _solve(support.double() @ support.double().t(), y.double())
     free = x > s
     rebuilt = kkt_solution(q, p, a, b, free)
     assert steps <= 30  # 10-14 steps on these episodes
     assert wolfe_gap(q, p, a, rebuilt, ways) < 1e-8 and kkt_residual(q, p, a, b, rebuilt, free) < 1e-8
     reference = _reference_optimum(q, p, a, b)
     assert (rebuilt - reference).abs().max() < 1e-6 and wolfe_gap(q, p, a, reference, ways) < 1e-4
+
+
+def test_a_batch_of_qps_gives_each_problem_its_own_solution():
+    # problems of one shape solved together: each stops when it has converged, as it would alone
+    kernels, onehots = [], []
+    for seed, spread in ((0, 0.3), (1, 3.0), (2, 1.0)):
+        support, y, _, _ = _task(seed=seed, ways=5, shots=2, dim=12, spread=spread)
+        kernels.append(support.double() @ support.double().t())
+        onehots.append(y.double())
+    alone = [_solve(k, o) for k, o in zip(kernels, onehots)]
+    linear = torch.stack([form[1].reshape(10, 5) for form, *_ in alone])
+    x, s, steps = interior_point(torch.stack(kernels) + torch.eye(10, dtype=torch.float64), linear, 0.1)
+    assert steps.tolist() == [taken for *_, taken in alone] and len(set(steps.tolist())) > 1
+    for i, (_, x_i, s_i, _) in enumerate(alone):
+        assert torch.equal(x[i].reshape(-1) > s[i].reshape(-1), x_i > s_i)
+        assert torch.allclose(x[i].reshape(-1), x_i, atol=1e-12)
+
+
+def test_svm_head_on_many_episodes_equals_one_episode_at_a_time():
+    episodes = []
+    for seed, (ways, shots) in enumerate([(5, 1), (5, 5), (5, 1), (4, 3), (5, 5)]):
+        support, y, query, _ = _task(seed=seed, ways=ways, shots=shots)
+        episodes.append((support.requires_grad_(True), y, query))
+    head = SVMHead(c=0.1)
+    together = head.forward_many(episodes)
+    assert head.last_steps > 0
+    for (support, y, query), logits in zip(episodes, together):
+        alone = head(support, y, query)
+        assert torch.equal(logits, alone)
+        assert torch.equal(*(torch.autograd.grad(out.square().sum(), support)[0] for out in (logits, alone)))
 
 
 def test_svm_head_gradient_is_the_implicit_derivative_of_the_optimum():
