@@ -178,7 +178,8 @@ def train_episodic(backbone: nn.Module, head: nn.Module, pool: ClassPool, config
     """Train ``backbone`` and ``head`` on ``config.episodes`` episodes of ``pool``; returns a summary.
 
     With ``validate_every`` and a ``val_pool``, the model is validated on the same fixed episodes
-    every ``validate_every`` episodes and the best-validation weights are restored at the end
+    every ``validate_every`` episodes and after the last one, and the best-validation weights are
+    restored at the end
     (the official code keeps its best-validation checkpoint; ``keep_best=False`` records the curve
     and keeps the final model). On SIGTERM a checkpoint is written
     after the current step and :class:`Preempted` is raised; resuming gives the uninterrupted result.
@@ -230,7 +231,7 @@ def train_episodic(backbone: nn.Module, head: nn.Module, pool: ClassPool, config
                 history["accuracy"].append((logits.argmax(1) == episode.query_labels).float().mean().item())
             optimizer.step()
             done = step + batch
-            if validate and done % config.validate_every == 0:
+            if validate and (done % config.validate_every == 0 or done >= config.episodes):
                 accuracy = _validate(backbone, head, val_pool, config, val_seed)
                 history["val"].append((done, accuracy))
                 if config.keep_best and (best is None or accuracy > best["accuracy"]):

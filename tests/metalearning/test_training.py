@@ -102,12 +102,17 @@ def test_snell_schedule_halves_the_adam_rate_every_2000_episodes(tmp_path, pool)
     assert 1e-4 < moved.max() <= 4 * 1e-3 + 1e-6
 
 
-def test_validation_curve_is_recorded_on_val_way_episodes(tmp_path, make_pool):
-    config = EpisodicConfig(episodes=6, n_way=3, k_shot=1, n_query=2, optimizer="adam", lr=1e-3, weight_decay=0.0,
-                            validate_every=2, val_episodes=4, val_way=4, val_shot=1, val_query=3, checkpoint_every=100)
+@pytest.mark.parametrize("episodes,every,points", [(6, 2, [2, 4, 6]), (7, 3, [3, 6, 7])])
+def test_validation_curve_is_recorded_on_val_way_episodes(tmp_path, make_pool, episodes, every, points):
+    # the last episode is validated too where it falls between validation points (before, a model trained
+    # after the last multiple of validate_every was never validated, so it could not be kept)
+    config = EpisodicConfig(episodes=episodes, n_way=3, k_shot=1, n_query=2, optimizer="adam", lr=1e-3,
+                            weight_decay=0.0, validate_every=every, val_episodes=4, val_way=4, val_shot=1, val_query=3,
+                            checkpoint_every=100)
     summary = train_episodic(Conv4(1, 8), ProtoNetHead(scaled=False), make_pool(seed=0), config, 0, "curve",
                              tmp_path / "ck.pt", val_pool=make_pool(seed=1))
-    assert [episode for episode, _ in summary["validation"]] == [2, 4, 6]
+    assert [episode for episode, _ in summary["validation"]] == points
+    assert summary["kept_episode"] == max(summary["validation"], key=lambda point: point[1])[0]
     # 4-way episodes with 3 queries: every accuracy is a multiple of 100 / 12 per episode, averaged over 4
     assert all(0 <= accuracy <= 100 and round(accuracy * 48 / 100, 6).is_integer()
                for _, accuracy in summary["validation"])
