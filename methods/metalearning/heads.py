@@ -105,7 +105,7 @@ class SVMHead(FewShotHead):
         return self.forward_many([(support, support_y, query)])[0]
 
 
-def build_head(name: str, params: dict) -> nn.Module:
+def build_head(name: str, params: dict) -> FewShotHead:
     if name == "protonet":
         form = params.get("protonet_form", "scaled")
         if form not in ("scaled", "plain"):

@@ -18,6 +18,7 @@ import torch.nn as nn
 
 from . import recipes
 from .episodes import Episode
+from .heads import FewShotHead
 
 
 def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -37,7 +38,7 @@ def embed_all(backbone: nn.Module, episodes: list[Episode]) -> list[tuple[torch.
     return out
 
 
-def copy_losses(backbone: nn.Module, head: nn.Module, copies: list[Episode]) -> tuple[torch.Tensor, torch.Tensor]:
+def copy_losses(backbone: nn.Module, head: FewShotHead, copies: list[Episode]) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-query losses ``(m, n_query)`` and logits ``(m, n_query, n_way)`` of m episode copies."""
     embeddings = embed_all(backbone, copies)
     logits = head.forward_many([(support, ep.support_y, query) for ep, (support, query) in zip(copies, embeddings)])
@@ -45,7 +46,7 @@ def copy_losses(backbone: nn.Module, head: nn.Module, copies: list[Episode]) -> 
     return torch.stack(losses), torch.stack(logits)
 
 
-def meta_maxup_loss(backbone: nn.Module, head: nn.Module, episode: Episode, pool: tuple[str, ...], m: int,
+def meta_maxup_loss(backbone: nn.Module, head: FewShotHead, episode: Episode, pool: tuple[str, ...], m: int,
                     rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Meta-MaxUp loss of one episode and the logits of the copy that was worst for most queries."""
     copies = [recipes.apply(episode, pool[int(rng.integers(len(pool)))], rng) for _ in range(m)]
@@ -54,7 +55,7 @@ def meta_maxup_loss(backbone: nn.Module, head: nn.Module, episode: Episode, pool
     return worst.values.mean(), logits[worst.indices.mode().values]
 
 
-def recipe_loss(backbone: nn.Module, head: nn.Module, episode: Episode, recipe: str,
+def recipe_loss(backbone: nn.Module, head: FewShotHead, episode: Episode, recipe: str,
                 rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean per-query loss of one episode under one recipe (``"none"`` for the baseline)."""
     losses, logits = copy_losses(backbone, head, [recipes.apply(episode, recipe, rng)])
