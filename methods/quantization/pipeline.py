@@ -142,23 +142,29 @@ def _quantized(ctx: RunContext, model, split, setting: str):
 
 
 def train_qat(ctx: RunContext) -> dict:
+    """Fine-tune each setting; LSQ runs also record how far each quantizer's steps moved (``lsq_step_change``)."""
+    from .qmodules import learned_steps, step_change
+
     params = ctx.run.params
     split, model = _baseline(ctx)
     x, y = _train_subset(split, params.get("examples"), ctx.run.seed)
-    losses = {}
+    losses, moved = {}, {}
     for setting in params["settings"]:
         final = ctx.run_dir / f"{setting}.pt"
         if final.exists():
             continue
         seed_everything(derive_seed(ctx.run.seed, setting))
         qmodel = _quantized(ctx, model, split, setting)
+        initial = learned_steps(qmodel)
         checkpoint = ctx.run_dir / f"{setting}.ckpt"
         summary = train_classifier(qmodel, x, y, _train_config(params), ctx.run.seed, f"{ctx.run.run_id}:{setting}",
                                    checkpoint=checkpoint, log=ctx.log)
         _save(qmodel, final)
         checkpoint.unlink(missing_ok=True)
         losses[setting] = summary["train_loss"][-1]
-    return {"train_examples": len(y), "final_train_loss": losses}
+        if initial:
+            moved[setting] = step_change(initial, qmodel)
+    return {"train_examples": len(y), "final_train_loss": losses, **({"lsq_step_change": moved} if moved else {})}
 
 
 def evaluate_qat(ctx: RunContext) -> dict:

@@ -198,5 +198,17 @@ def packed_size_bytes(model: nn.Module) -> float:
     return bits / 8
 
 
+def learned_steps(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Copies of the model's LSQ step sizes by quantizer name (none in ptq and qat models)."""
+    return {name: m.step.detach().clone() for name, m in model.named_modules() if isinstance(m, LsqQuantizer)}
+
+
+def step_change(before: dict[str, torch.Tensor], model: nn.Module) -> dict[str, float]:
+    """Mean relative change |s - s0| / s0 of each LSQ quantizer's steps s since ``before`` (s0): how far
+    fine-tuning moved them from their initialization 2<|v|>/sqrt(Q_P) (Esser et al. 2020, Sec. 2.1)."""
+    after = learned_steps(model)
+    return {name: float(((after[name] - s0).abs() / s0.abs()).mean()) for name, s0 in before.items()}
+
+
 def _is_step(model: nn.Module, parameter: torch.Tensor) -> bool:
     return any(parameter is m.step for m in model.modules() if isinstance(m, LsqQuantizer))

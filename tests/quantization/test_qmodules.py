@@ -6,7 +6,8 @@ import torch
 from methods.core.errors import ConfigError
 from methods.models.small_cnn import SmallCNN
 from methods.models.training import TrainConfig, accuracy, train_classifier
-from methods.quantization.qmodules import QuantConfig, QuantLayer, fold_batchnorm, packed_size_bytes, quantize_model
+from methods.quantization.qmodules import (QuantConfig, QuantLayer, fold_batchnorm, learned_steps, packed_size_bytes,
+                                          quantize_model, step_change)
 
 
 def test_setting_names_parse():
@@ -52,6 +53,21 @@ def test_qat_recovers_accuracy_lost_by_ternary_ptq(float_mlp, digits):
         train_classifier(model, x, y, TrainConfig(epochs=3, batch_size=64, lr=1e-3, optimizer="adam"), seed=0,
                          run_name=mode)
         assert accuracy(model, xt, yt) > ptq
+
+
+def test_step_change_is_the_mean_relative_move_of_each_lsq_quantizers_steps(float_mlp, digits):
+    x = digits[0]
+    model = quantize_model(float_mlp, QuantConfig.parse("w4a4-channel"), "lsq", x[:512])
+    before = learned_steps(model)
+    assert before and all(name.endswith(("w_lsq", "a_lsq")) for name in before)
+    first = next(iter(before))
+    with torch.no_grad():
+        steps = model.get_submodule(first).step
+        steps[0] *= 1.5  # one step of the first quantizer 50% up: its mean change is 0.5 / len(steps)
+    moved = step_change(before, model)
+    assert moved[first] == pytest.approx(0.5 / len(steps))
+    assert all(value == 0.0 for name, value in moved.items() if name != first)
+    assert learned_steps(quantize_model(float_mlp, QuantConfig.parse("w4a4-channel"), "qat", x[:512])) == {}
 
 
 def test_packed_size_counts_bits_per_weight(float_mlp, digits):
