@@ -42,7 +42,9 @@ class TrainConfig:
     # none | crop_flip (tensors: pad 4, random 32x32 crop, horizontal flip) | random_resized_crop (image files)
     augment: str = "none"
     # step: divide by 10 at ``milestones`` | onecycle: per step, linear warm-up over the first 15% to ``lr``
-    # then linear decay to ~0 (Smith & Topin, "Super-Convergence", 2019), for short CPU budgets
+    # then linear decay to ~0 (Smith & Topin, "Super-Convergence", 2019), for short CPU budgets |
+    # cosine: per step, from ``lr`` to 0 along a half cosine, no restarts (Loshchilov & Hutter, SGDR, 2017,
+    # Eq. 5 with one period; the LSQ paper's schedule, Esser et al. 2020, Section 3)
     schedule: str = "step"
 
 
@@ -60,7 +62,9 @@ def _scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epo
     if cfg.schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, cfg.lr, total_steps=cfg.epochs * steps_per_epoch,
                                                    pct_start=0.15, anneal_strategy="linear")
-    raise ValueError(f"schedule must be 'step' or 'onecycle', got {cfg.schedule!r}")
+    if cfg.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs * steps_per_epoch)
+    raise ValueError(f"schedule must be 'step', 'onecycle' or 'cosine', got {cfg.schedule!r}")
 
 
 def crop_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -165,7 +169,7 @@ def _train(model: nn.Module, x, y: torch.Tensor, cfg: TrainConfig, seed: int, ru
     device = _device_of(model)
     optimizer = _optimizer(model, cfg)
     scheduler = _scheduler(optimizer, cfg, math.ceil(len(x) / cfg.batch_size))
-    per_step = cfg.schedule == "onecycle"
+    per_step = cfg.schedule in ("onecycle", "cosine")
     history: list[float] = []
     epoch, position, step, total, count, generator_state = 0, 0, 0, 0.0, 0, None
     state = load_checkpoint(checkpoint)

@@ -59,7 +59,8 @@ def _train_subset(split, examples: int | None, seed: int):
 def _train_config(params: dict) -> TrainConfig:
     return TrainConfig(epochs=params["epochs"], batch_size=params["batch_size"], lr=params["lr"],
                        optimizer=params.get("optimizer", "adam"), weight_decay=params.get("weight_decay", 0.0),
-                       milestones=tuple(params.get("milestones", ())), augment=params.get("augment", "none"))
+                       milestones=tuple(params.get("milestones", ())), augment=params.get("augment", "none"),
+                       schedule=params.get("schedule", "step"))
 
 
 def _save(model: torch.nn.Module, path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 
@@ -11,7 +12,7 @@ import torch.nn.functional as F
 
 from methods.core.preemption import Preempted
 from methods.models.small_cnn import SmallCNN
-from methods.models.training import TrainConfig, train_classifier
+from methods.models.training import TrainConfig, _scheduler, train_classifier
 
 CONFIG = TrainConfig(epochs=3, batch_size=32, lr=0.05, milestones=(2,), augment="crop_flip")
 
@@ -81,10 +82,11 @@ def test_unreadable_checkpoint_is_set_aside_and_training_starts_over(tmp_path):
     assert (tmp_path / "checkpoint.pt.corrupt").exists()
 
 
-def test_onecycle_schedule_steps_per_batch_and_resumes_exactly(tmp_path):
-    """The per-step one-cycle schedule: its state travels in the checkpoint, so a SIGTERM mid-epoch
-    and a resume give the uninterrupted weights; the learning rate ends near 0."""
-    config = TrainConfig(epochs=2, batch_size=32, lr=0.05, schedule="onecycle")
+@pytest.mark.parametrize("schedule", ["onecycle", "cosine"])
+def test_per_step_schedule_resumes_exactly(tmp_path, schedule):
+    """The per-step schedules (one-cycle, cosine): their state travels in the checkpoint, so a SIGTERM
+    mid-epoch and a resume give the uninterrupted weights; the learning rate ends near 0."""
+    config = TrainConfig(epochs=2, batch_size=32, lr=0.05, schedule=schedule)
     x, y = _data()
     full = _model()
     train_classifier(full, x, y, config, seed=7, run_name="full")
@@ -109,8 +111,25 @@ def test_onecycle_schedule_steps_per_batch_and_resumes_exactly(tmp_path):
     assert state["last_epoch"] == 2 * 7 and state["_last_lr"][0] < 1e-5  # 200 examples: 7 batches per epoch
 
 
+def test_cosine_schedule_is_a_half_cosine_over_the_steps():
+    """SGDR's Eq. 5 with one period of T = all steps: lr_t = lr (1 + cos(pi t / T)) / 2, so half of ``lr``
+    at the middle step and (1 + cos(3 pi / 4)) / 2 of it three quarters through."""
+    config = TrainConfig(epochs=2, batch_size=50, lr=0.08, schedule="cosine")
+    optimizer = torch.optim.SGD(_model().parameters(), lr=config.lr)
+    scheduler = _scheduler(optimizer, config, steps_per_epoch=4)  # T = 8
+    rates = []
+    for _ in range(8):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates[0] == pytest.approx(0.08)
+    assert rates[4] == pytest.approx(0.04)
+    assert rates[6] == pytest.approx(0.08 * (1 + math.cos(3 * math.pi / 4)) / 2)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+
+
 def test_unknown_schedule_is_an_error():
     x, y = _data()
     with pytest.raises(ValueError, match="schedule"):
-        train_classifier(_model(), x, y, TrainConfig(epochs=1, batch_size=32, lr=0.05, schedule="cosine"),
+        train_classifier(_model(), x, y, TrainConfig(epochs=1, batch_size=32, lr=0.05, schedule="linear"),
                          seed=0, run_name="bad")
