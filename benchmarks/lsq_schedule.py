@@ -9,7 +9,9 @@ data) with the settings given (default W2A2, the setting of the claim ``lsq-2bit
 each recipe below: the laptop's own (Adam 1e-4, one epoch of 5,120 images: 40 steps), longer ones, and
 the LSQ paper's optimizer (SGD with momentum 0.9 and cosine decay without restarts, Esser et al. 2020,
 Section 3). For each recipe and setting it reports both arms' mean accuracy, LSQ - QAT per seed with its
-95% t interval and the claim's verdict (:func:`methods.core.verdict.paired`, margin -0.5), how far LSQ's
+95% t interval and the claim's verdict (:func:`methods.core.verdict.paired`, margin -0.5), each arm
+against the workflow run's own PTQ model of the setting (the rule a fine-tuning rate must meet: at
+W8A8, a lossless setting, fine-tuning must not fall below PTQ), how far LSQ's
 steps moved (``lsq_step_change`` of the runs' ``train.json``: mean and largest over quantizers and
 seeds) and the runs' training CPU seconds. Runs go to ``SCRATCH/<settings>/<recipe>/<method>/seed<k>``; one
 whose ``metrics.json`` is already there is read, not re-run.
@@ -69,16 +71,27 @@ def _read(run_dir: Path, method: str, setting: str) -> tuple[float, float, list[
     return metrics[f"accuracy|{method}|{setting}"], train["cost"]["cpu_s"], list(moved.values())
 
 
-def summarize(scratch: Path, recipe: str, setting: str, seeds: range) -> dict:
+def _ptq(workdir: Path, setting: str, seeds: range) -> list[float]:
+    finished = workdir / "results" / "laptop" / "quantization" / "fashion_mnist" / "ptq" / "all"
+    return [json.loads((finished / f"seed{s}" / "metrics.json").read_text())["metrics"][f"accuracy|ptq|{setting}"]
+            for s in seeds]
+
+
+def summarize(workdir: Path, scratch: Path, recipe: str, setting: str, seeds: range) -> dict:
+    from methods.core.stats import paired_difference
     from methods.core.verdict import paired
 
     rows = {m: [_read(scratch / recipe / m / f"seed{s}", m, setting) for s in seeds] for m in ("qat", "lsq")}
     qat, lsq = [r[0] for r in rows["qat"]], [r[0] for r in rows["lsq"]]
     outcome = paired(lsq, qat, "higher", MARGIN, "difference")
+    ptq = _ptq(workdir, setting, seeds)
+    over_ptq = {m: paired_difference(values, ptq) for m, values in (("qat", qat), ("lsq", lsq))}
     moved = [m for r in rows["lsq"] for m in r[2]]
     return {"recipe": recipe, "setting": setting, "params": RECIPES[recipe], "qat_mean": statistics.mean(qat),
             "lsq_mean": statistics.mean(lsq), "lsq_minus_qat": outcome.effect, "ci95": [outcome.low, outcome.high],
             "n": outcome.n, "verdict": outcome.verdict, "qat_per_seed": qat, "lsq_per_seed": lsq,
+            "ptq_mean": statistics.mean(ptq),
+            "minus_ptq": {m: {"mean": i.mean, "ci95": [i.low, i.high]} for m, i in over_ptq.items()},
             "lsq_step_change_mean": statistics.mean(moved), "lsq_step_change_max": max(moved),
             "train_cpu_s_per_run": {m: statistics.mean(r[1] for r in rows[m]) for m in rows}}
 
@@ -98,11 +111,12 @@ def main() -> None:
             for r in args.recipes for s in seeds for m in ("qat", "lsq")]
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda job: _run(*job), jobs))
-    rows = [summarize(scratch, r, setting, seeds) for r in args.recipes for setting in args.settings]
+    rows = [summarize(args.workdir, scratch, r, setting, seeds) for r in args.recipes for setting in args.settings]
     for row in rows:
         low, high = row["ci95"]
         print(f"{row['recipe']:22s} {row['setting']:14s} qat {row['qat_mean']:6.2f} lsq {row['lsq_mean']:6.2f} "
               f"lsq-qat {row['lsq_minus_qat']:+.2f} [{low:+.2f}, {high:+.2f}] {row['verdict']:12s} "
+              f"over ptq {row['ptq_mean']:.2f}: qat {row['minus_ptq']['qat']['mean']:+.2f} lsq {row['minus_ptq']['lsq']['mean']:+.2f} "
               f"steps moved {row['lsq_step_change_mean']:.3f} (max {row['lsq_step_change_max']:.3f}) "
               f"train CPU s qat {row['train_cpu_s_per_run']['qat']:.1f} lsq {row['train_cpu_s_per_run']['lsq']:.1f}")
     if args.out:
