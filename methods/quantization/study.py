@@ -41,18 +41,24 @@ _QAT_SETTINGS = ["w8a8-channel", "w4a4-tensor", "w4a4-channel", "w2a2-channel", 
 _LSQ_SETTINGS = ["w4a4-channel", "w2a2-channel", "wta4-channel"]
 
 # scale -> dataset -> fine-tuning schedule of the qat/lsq runs (``examples``: training subset)
+# Fashion-MNIST: the LSQ paper's optimizer (Esser et al. 2020, Section 3: SGD with momentum 0.9, cosine decay
+# without restarts, initial rate 0.01 at 2-4 bits; weight decay 2.5e-5, its 2-bit value as we recall it, not
+# re-read offline). Under Adam (lr 1e-4, 40 steps of 128 images until issue 17's second round) LSQ's gradient
+# scale had no effect, its steps moved 3%, and LSQ - QAT at W2A2 was -0.36 [-0.53, -0.20] (5 seeds). Paired
+# recipes (benchmarks/lsq_schedule.py; benchmarks/README.md "LSQ against QAT as the fine-tuning grows"): the
+# gap closes with the number of steps, and at 120 steps of 64 images LSQ - QAT is -0.08 [-0.25, 0.08] while
+# W8A8 stays at its PTQ accuracy (the rule any rate must meet: fine-tuning a lossless setting must not damage
+# it; at batch 32, 160 steps, W8A8 lost 0.31 [0.11, 0.51]), for about 2.5 CPU s more per setting
+_LSQ_PAPER_SGD = {"optimizer": "sgd", "lr": 0.01, "schedule": "cosine", "weight_decay": 2.5e-5}
 _FINETUNE = {
     "smoke": {"digits": {"epochs": 2, "batch_size": 64, "lr": 1e-3, "optimizer": "adam"}},
     "laptop": {
         "digits": {"epochs": 5, "batch_size": 64, "lr": 1e-3, "optimizer": "adam"},
-        # lr 1e-4: the largest of 5e-4 / 1e-4 / 2e-5 whose fine-tuning keeps W8A8 QAT at the PTQ model's
-        # accuracy (a lossless setting: nothing to recover) from the cnn_fc float model: 5e-4 moved W8A8 from
-        # 91.25 to 90.25% and W4A4 from 91.11 to 90.11, 1e-4 to 91.30 and 91.00 (seed 0, issue 17)
-        "fashion_mnist": {"epochs": 1, "batch_size": 128, "lr": 1e-4, "optimizer": "adam", "examples": 5120},
+        "fashion_mnist": {"epochs": 1, "batch_size": 64, "examples": 7680, **_LSQ_PAPER_SGD},
     },
     "paper": {
-        # the laptop rule from the same model (a converged float model, fine-tuned without damage at 8 bits)
-        "fashion_mnist": {"epochs": 5, "batch_size": 128, "lr": 1e-4, "optimizer": "adam"},
+        # the laptop recipe over the whole training set, five epochs at batch 128
+        "fashion_mnist": {"epochs": 5, "batch_size": 128, **_LSQ_PAPER_SGD},
         "cifar10": {"epochs": 30, "batch_size": 128, "lr": 1e-3, "optimizer": "adam"},
         # from the 90-epoch float ResNet-18: the CIFAR-10 optimizer at a tenth of its learning rate
         # (low-bit QAT needs a float warm start and a small learning rate, Xilinx/brevitas#1177), for
