@@ -42,7 +42,7 @@ _LSQ_SETTINGS = ["w4a4-channel", "w2a2-channel", "wta4-channel"]
 
 # scale -> dataset -> fine-tuning schedule of the qat/lsq runs (``examples``: training subset)
 # Fashion-MNIST: the LSQ paper's optimizer (Esser et al. 2020, Section 3: SGD with momentum 0.9, cosine decay
-# without restarts, initial rate 0.01 at 2-4 bits; weight decay 2.5e-5, its 2-bit value as we recall it, not
+# without restarts, read; initial rate 0.01 and weight decay 2.5e-5, its 2-bit values as we recall them, not
 # re-read offline). Under Adam (lr 1e-4, 40 steps of 128 images until issue 17's second round) LSQ's gradient
 # scale had no effect, its steps moved 3%, and LSQ - QAT at W2A2 was -0.36 [-0.53, -0.20] (5 seeds). Paired
 # recipes (benchmarks/lsq_schedule.py; benchmarks/README.md "LSQ against QAT as the fine-tuning grows"): the
