@@ -28,6 +28,8 @@ from pathlib import Path
 
 from benchkit import machine_record, train_evaluate_command
 
+from methods.quantization.tables import key
+
 _SGD = {"optimizer": "sgd", "lr": 0.01, "schedule": "cosine", "weight_decay": 2.5e-5}
 # name -> overrides of the laptop spec's params (batch 128, one epoch over ``examples`` images)
 RECIPES = {
@@ -48,9 +50,13 @@ RECIPES = {
 MARGIN = -0.5  # the claim's: methods/quantization/study.py, lsq-2bit-at-least-qat
 
 
+def _finished(workdir: Path, method: str, seed: int) -> Path:
+    """The workflow run's own Fashion-MNIST run of ``method`` for ``seed``."""
+    return workdir / "results" / "laptop" / "quantization" / "fashion_mnist" / method / "all" / f"seed{seed}"
+
+
 def _spec(workdir: Path, method: str, seed: int, recipe: dict, settings: list[str]) -> dict:
-    finished = workdir / "results" / "laptop" / "quantization" / "fashion_mnist" / method / "all" / f"seed{seed}"
-    spec = json.loads((finished / "train.json").read_text())["spec"]
+    spec = json.loads((_finished(workdir, method, seed) / "train.json").read_text())["spec"]
     spec["params"] = {**spec["params"], **recipe, "settings": settings}
     return spec
 
@@ -68,23 +74,21 @@ def _read(run_dir: Path, method: str, setting: str) -> tuple[float, float, list[
     metrics = json.loads((run_dir / "metrics.json").read_text())["metrics"]
     train = json.loads((run_dir / "train.json").read_text())
     moved = train["summary"].get("lsq_step_change", {}).get(setting, {})
-    return metrics[f"accuracy|{method}|{setting}"], train["cost"]["cpu_s"], list(moved.values())
+    return metrics[key("accuracy", method, setting)], train["cost"]["cpu_s"], list(moved.values())
 
 
 def _ptq(workdir: Path, setting: str, seeds: range) -> list[float]:
-    finished = workdir / "results" / "laptop" / "quantization" / "fashion_mnist" / "ptq" / "all"
-    return [json.loads((finished / f"seed{s}" / "metrics.json").read_text())["metrics"][f"accuracy|ptq|{setting}"]
-            for s in seeds]
+    metrics = [json.loads((_finished(workdir, "ptq", s) / "metrics.json").read_text())["metrics"] for s in seeds]
+    return [m[key("accuracy", "ptq", setting)] for m in metrics]
 
 
-def summarize(workdir: Path, scratch: Path, recipe: str, setting: str, seeds: range) -> dict:
+def summarize(scratch: Path, recipe: str, setting: str, seeds: range, ptq: list[float]) -> dict:
     from methods.core.stats import paired_difference
     from methods.core.verdict import paired
 
     rows = {m: [_read(scratch / recipe / m / f"seed{s}", m, setting) for s in seeds] for m in ("qat", "lsq")}
     qat, lsq = [r[0] for r in rows["qat"]], [r[0] for r in rows["lsq"]]
     outcome = paired(lsq, qat, "higher", MARGIN, "difference")
-    ptq = _ptq(workdir, setting, seeds)
     over_ptq = {m: paired_difference(values, ptq) for m, values in (("qat", qat), ("lsq", lsq))}
     moved = [m for r in rows["lsq"] for m in r[2]]
     return {"recipe": recipe, "setting": setting, "params": RECIPES[recipe], "qat_mean": statistics.mean(qat),
@@ -111,12 +115,14 @@ def main() -> None:
             for r in args.recipes for s in seeds for m in ("qat", "lsq")]
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda job: _run(*job), jobs))
-    rows = [summarize(args.workdir, scratch, r, setting, seeds) for r in args.recipes for setting in args.settings]
+    ptq = {setting: _ptq(args.workdir, setting, seeds) for setting in args.settings}
+    rows = [summarize(scratch, r, setting, seeds, ptq[setting]) for r in args.recipes for setting in args.settings]
     for row in rows:
         low, high = row["ci95"]
         print(f"{row['recipe']:22s} {row['setting']:14s} qat {row['qat_mean']:6.2f} lsq {row['lsq_mean']:6.2f} "
               f"lsq-qat {row['lsq_minus_qat']:+.2f} [{low:+.2f}, {high:+.2f}] {row['verdict']:12s} "
-              f"over ptq {row['ptq_mean']:.2f}: qat {row['minus_ptq']['qat']['mean']:+.2f} lsq {row['minus_ptq']['lsq']['mean']:+.2f} "
+              f"over ptq {row['ptq_mean']:.2f}: qat {row['minus_ptq']['qat']['mean']:+.2f} "
+              f"lsq {row['minus_ptq']['lsq']['mean']:+.2f} "
               f"steps moved {row['lsq_step_change_mean']:.3f} (max {row['lsq_step_change_max']:.3f}) "
               f"train CPU s qat {row['train_cpu_s_per_run']['qat']:.1f} lsq {row['train_cpu_s_per_run']['lsq']:.1f}")
     if args.out:
