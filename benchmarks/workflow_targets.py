@@ -31,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from methods.core.atomic import write_text
 from methods.core.provenance import cpu_model, git_state
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,6 +58,19 @@ def _timed(cwd: Path, *args: str, timeout: int = 3600) -> tuple[float, float, fl
     return time.perf_counter() - start, _children_cpu_s() - cpu, own
 
 
+def _record(measured: dict[str, tuple[float, float, float]]) -> dict:
+    """The JSON record of the measurements so far, with the machine, date and commit."""
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "commit": git_state()["commit"], "cpu": cpu_model(), "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "results": {name: {"seconds": round(wall, 2), "target_seconds": TARGETS_S[name], "met": wall <= TARGETS_S[name],
+                           "cpu_seconds": round(cpu, 1), "snakemake_process_cpu_seconds": round(own, 1),
+                           "busy_pct": round(100 * cpu / (os.cpu_count() * wall), 1)}
+                    for name, (wall, cpu, own) in measured.items()},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--laptop", action="store_true", help="also time the laptop-scale baselines study")
@@ -67,35 +81,30 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "workflow_targets.json"))
     args = parser.parse_args()
     measured = {}
+
+    def measure(name: str, *snakemake_args: str, timeout: int = 3600) -> None:
+        """Time one run and rewrite the record at once: a session cut off mid-way keeps what it measured."""
+        measured[name] = _timed(work, *snakemake_args, timeout=timeout)
+        write_text(args.out, json.dumps(_record(measured), indent=2) + "\n")
+
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="effrepro-bench-") as tmp:
         work = Path(args.workdir).resolve() if args.workdir else copy_workflow(Path(tmp))
         if not args.skip_smoke:
-            measured["dry_run_laptop"] = _timed(work, "-n", "--quiet", "--config", "scale=laptop")
-            measured["smoke_all_studies"] = _timed(work, "--cores", "8", "--config", "scale=smoke")
-            measured["noop_rerun_smoke"] = _timed(work, "--cores", "8", "--config", "scale=smoke")
+            measure("dry_run_laptop", "-n", "--quiet", "--config", "scale=laptop")
+            measure("smoke_all_studies", "--cores", "8", "--config", "scale=smoke")
+            measure("noop_rerun_smoke", "--cores", "8", "--config", "scale=smoke")
         if args.default:
-            measured["laptop_default"] = _timed(work, "--cores", "8", timeout=3 * 3600)
-            measured["laptop_download_adds"] = _timed(work, "--cores", "8", "--config", "download=true",
-                                                      timeout=3 * 3600)
+            measure("laptop_default", "--cores", "8", timeout=3 * 3600)
+            measure("laptop_download_adds", "--cores", "8", "--config", "download=true", timeout=3 * 3600)
         if args.laptop:
             from methods.core.study import available_studies
 
             # --configfile merges into config/config.yaml, so the other studies are switched off explicitly
             only = {"scale": "laptop", "studies": {name: {"enabled": name == "baselines"} for name in available_studies()}}
             (work / "baselines-only.yaml").write_text(json.dumps(only))
-            measured["laptop_baselines"] = _timed(work, "--cores", "8", "--configfile", "baselines-only.yaml")
-    commit = git_state()["commit"]
-    record = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "commit": commit, "cpu": cpu_model(), "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "results": {name: {"seconds": round(wall, 2), "target_seconds": TARGETS_S[name], "met": wall <= TARGETS_S[name],
-                           "cpu_seconds": round(cpu, 1), "snakemake_process_cpu_seconds": round(own, 1),
-                           "busy_pct": round(100 * cpu / (os.cpu_count() * wall), 1)}
-                    for name, (wall, cpu, own) in measured.items()},
-    }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
+            measure("laptop_baselines", "--cores", "8", "--configfile", "baselines-only.yaml")
+    record = _record(measured)
     print(f"{'measurement':<22} {'seconds':>9} {'target':>8}  {'met':<5} {'CPU s':>8} {'Snakemake':>9} {'busy':>6}")
     for name, row in record["results"].items():
         print(f"{name:<22} {row['seconds']:>9.1f} {row['target_seconds']:>8}  {row['met']!s:<5} "
