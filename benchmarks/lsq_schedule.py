@@ -28,6 +28,7 @@ from pathlib import Path
 
 from benchkit import machine_record, train_evaluate_command
 
+from methods.core.study import Run
 from methods.quantization.tables import key
 
 _SGD = {"optimizer": "sgd", "lr": 0.01, "schedule": "cosine", "weight_decay": 2.5e-5}
@@ -51,8 +52,8 @@ MARGIN = -0.5  # the claim's: methods/quantization/study.py, lsq-2bit-at-least-q
 
 
 def _finished(workdir: Path, method: str, seed: int) -> Path:
-    """The workflow run's own Fashion-MNIST run of ``method`` for ``seed``."""
-    return workdir / "results" / "laptop" / "quantization" / "fashion_mnist" / method / "all" / f"seed{seed}"
+    """The workflow run's own Fashion-MNIST run of ``method`` for ``seed`` (its directory is the run id)."""
+    return workdir / "results" / "laptop" / Run("quantization", "fashion_mnist", method, "all", seed).run_id
 
 
 def _spec(workdir: Path, method: str, seed: int, recipe: dict, settings: list[str]) -> dict:
